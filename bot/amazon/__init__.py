@@ -1,0 +1,1 @@
+"""Amazon: the marketplace table, sign-in links and the verdict on what Amazon returned."""

@@ -1,0 +1,59 @@
+"""Sign-in and consent links: a short link of ours, bound to one conversation, leading to Amazon.
+
+With Amazon credentials configured the link leads to Amazon's regional authorization URL (or the
+Seller/Vendor Central consent page for SP-API); without them, to the local stand-in.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from bot.amazon.marketplaces import ENDPOINTS, Region, marketplace
+from bot.config import Settings
+
+TokenSource = Callable[[], str]
+
+
+def random_tokens() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@dataclass(frozen=True)
+class LinkTarget:
+    region: str
+    marketplaces: list[str]
+    authorize_url: str
+
+
+class LinkBuilder:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def short_url(self, state_token: str) -> str:
+        return f"{self.settings.base_url.rstrip('/')}/connect/{state_token}"
+
+    def signin(self, region: str, state_token: str) -> str:
+        s = self.settings
+        params = {
+            "client_id": s.amazon_client_id or "sandbox-client",
+            "scope": s.amazon_scope,
+            "response_type": "code",
+            "redirect_uri": s.amazon_redirect_uri or f"{s.base_url.rstrip('/')}/oauth/amazon/callback",
+            "state": state_token,
+        }
+        base = (ENDPOINTS[Region(region)].authorization_url if s.amazon_live
+                else f"{s.base_url.rstrip('/')}/sandbox/amazon/{region.lower()}/ap/oa")
+        return f"{base}?{urlencode(params)}"
+
+    def consent(self, marketplace_code: str, account_type: str, state_token: str) -> str:
+        s = self.settings
+        params = {"application_id": s.spapi_application_id or "sandbox-app", "state": state_token,
+                  "version": "beta"}
+        market = marketplace(marketplace_code)
+        central = market.vendor_central if account_type == "vendor" else market.seller_central
+        base = (f"{central}/apps/authorize/consent" if s.spapi_application_id
+                else f"{s.base_url.rstrip('/')}/sandbox/spapi/{market.code.lower()}/apps/authorize/consent")
+        return f"{base}?{urlencode(params)}"

@@ -1,0 +1,67 @@
+"""Wiring: settings -> database, classifier, templates, knowledge -> engine. No globals, no import-time work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine as DbEngine
+from sqlalchemy.exc import OperationalError
+
+from bot.amazon.links import TokenSource, random_tokens
+from bot.classify import Classifier, default_phrasings_dir
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.engine import Engine
+from bot.flowcheck import validate_all
+from bot.knowledge import Knowledge
+from bot.render import Templates
+from bot.runner import Runner
+from bot.store import migrate
+from bot.store.db import is_sqlite, make_engine
+
+
+class StartupError(RuntimeError):
+    """The service cannot start as configured; the message says what to do."""
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: DbEngine
+    engine: Engine
+    clock: Clock
+
+
+def build_runner(settings: Settings) -> Runner:
+    templates = Templates(reply_estimate=settings.strategist_reply_estimate)
+    knowledge = Knowledge.load()
+    runner = Runner(templates, knowledge)
+    validate_all(templates, knowledge)
+    return runner
+
+
+def build_services(settings: Settings, *, clock: Clock | None = None, tokens: TokenSource = random_tokens,
+                   classifier: Classifier | None = None, runner: Runner | None = None,
+                   auto_migrate: bool | None = None) -> Services:
+    """Everything a process needs. Migrates SQLite on the fly; PostgreSQL must be migrated by `release`."""
+    db = make_engine(settings.database_url)
+    migrate_now = is_sqlite(settings.database_url) if auto_migrate is None else auto_migrate
+    try:
+        if migrate_now:
+            migrate.upgrade(settings.database_url)
+        elif not migrate.is_current(db, settings.database_url):
+            raise StartupError("the database is not migrated to the current version: "
+                               "run `python -m bot db upgrade` first")
+    except OperationalError as exc:
+        raise StartupError(f"cannot reach the database ({_safe_url(settings.database_url)}): "
+                           f"{str(exc.orig).strip().splitlines()[0]}") from None
+    engine = Engine(db, runner or build_runner(settings), classifier or Classifier(default_phrasings_dir()),
+                    clock or SystemClock(), settings, tokens)
+    return Services(settings=settings, db=db, engine=engine, clock=engine.clock)
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, fit for an error message."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

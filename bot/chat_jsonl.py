@@ -1,0 +1,154 @@
+"""`python -m bot chat --jsonl`: whole conversations driven from a file, as shared/design/chat-jsonl.md specifies.
+
+One JSON object per input line; one JSON object per bot message, flushed as written. A bad line
+prints {"error": ..., "line": N} and the run goes on; the exit status is 2 if any line was refused.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from bot.amazon.standin import scripted_verdict
+from bot.app import Services
+from bot.clock import ManualClock, parse_duration
+from bot.engine import BadInput, TurnResult, outbound_json
+from bot.runner import UnknownChoice
+from bot.types import Channel, ConversationKey, Inbound, InboundKind
+
+log = logging.getLogger("connectbot.chat")
+
+KEYS = ("user", "say", "click", "advance", "amazon", "sync", "strategist", "agent")
+SYNC_STATUSES = ("in_progress", "completed", "failed")
+STRATEGIST_ACTIONS = ("claim", "reply", "return", "resolve")
+DEFAULT_USER = ConversationKey(Channel.TERMINAL, "default", "customer")
+
+
+class LineError(ValueError):
+    """This input line cannot be accepted; the message says why."""
+
+
+@dataclass
+class ScriptRun:
+    services: Services
+    out: TextIO
+    key: ConversationKey = DEFAULT_USER
+
+    def __post_init__(self) -> None:
+        # Keys are unique per run, so replaying a script on a kept database is a new conversation turn.
+        self.run_id = uuid.uuid4().hex[:12]
+
+    def feed(self, lines: Iterable[str]) -> int:
+        refused = 0
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
+                continue
+            try:
+                for result in self.line(number, raw):
+                    self._print(number, result)
+            except (LineError, BadInput, UnknownChoice) as exc:
+                refused += 1
+                self._write({"error": str(exc), "line": number})
+            except Exception:  # a bug: logged with its traceback, the script goes on
+                log.exception("line %d could not be handled", number)
+                refused += 1
+                self._write({"error": "internal error while handling this line (see the log)", "line": number})
+        return 2 if refused else 0
+
+    def line(self, number: int, raw: str) -> list[TurnResult]:
+        try:
+            item = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise LineError(f"not JSON: {exc.msg} at column {exc.colno}") from None
+        if not isinstance(item, dict) or len(item) != 1:
+            raise LineError(f"each line is one object with exactly one of the keys {', '.join(KEYS)}")
+        (name, value), = item.items()
+        if name not in KEYS:
+            raise LineError(f"unknown key {name!r}; expected one of {', '.join(KEYS)}")
+        engine = self.services.engine
+        event_key = f"jsonl:{self.run_id}:{number}"
+        if name == "user":
+            self.key = _user(value)
+            return []
+        if name == "say":
+            if not isinstance(value, str):
+                raise LineError('"say" takes a string')
+            return [engine.handle(self.key, Inbound(InboundKind.SAY, event_key, text=value))]
+        if name == "click":
+            if not isinstance(value, str) or not value.strip():
+                raise LineError('"click" takes the label or value of a choice')
+            return [engine.handle(self.key, Inbound(InboundKind.CLICK, event_key, text=value))]
+        if name == "advance":
+            return self._advance(value)
+        if name == "amazon":
+            return [self._amazon(value)]
+        if name == "sync":
+            return [engine.handle(self.key, Inbound(InboundKind.SYNC, event_key, data=_sync(value)))]
+        if name == "strategist":
+            data = _action(value, STRATEGIST_ACTIONS, "strategist")
+            return [engine.handle(self.key, Inbound(InboundKind.STRATEGIST, event_key, data=data))]
+        data = _action(value, ("handoff",), "agent")
+        return [engine.handle(self.key, Inbound(InboundKind.AGENT, event_key, data=data))]
+
+    def _advance(self, value: Any) -> list[TurnResult]:
+        clock = self.services.clock
+        if not isinstance(clock, ManualClock):
+            raise LineError('"advance" needs the scripted clock; it is not available against the real one')
+        try:
+            clock.advance(parse_duration(str(value)))
+        except ValueError as exc:
+            raise LineError(str(exc)) from None
+        return self.services.engine.fire_due_timers()
+
+    def _amazon(self, value: Any) -> TurnResult:
+        if not isinstance(value, dict):
+            raise LineError('"amazon" takes an object such as {"outcome": "allow", "profiles": [...]}')
+        engine = self.services.engine
+        conversation = engine.conversation_id_for(self.key)
+        attempt = engine.pending_link(conversation) if conversation else None
+        if attempt is None:
+            raise LineError("no Amazon link is pending in this conversation")
+        try:
+            verdict = scripted_verdict(attempt, value)
+        except ValueError as exc:
+            raise LineError(str(exc)) from None
+        return engine.complete_link(attempt.state_token, verdict)
+
+    def _print(self, number: int, result: TurnResult) -> None:
+        for message in result.messages:
+            self._write({"line": number, "conversation": result.conversation, **outbound_json(message)})
+
+    def _write(self, obj: dict[str, Any]) -> None:
+        self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+
+def _user(value: Any) -> ConversationKey:
+    if not isinstance(value, dict) or not value.get("id"):
+        raise LineError('"user" takes {"id": ..., "org": ..., "channel": "webchat" | "slack" | "terminal"}')
+    try:
+        channel = Channel(str(value.get("channel", "terminal")))
+    except ValueError:
+        raise LineError(f"unknown channel {value.get('channel')!r}; use webchat, slack or terminal") from None
+    return ConversationKey(channel, str(value.get("org", "default"))[:200], str(value["id"])[:200])
+
+
+def _sync(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict) or value.get("status") not in SYNC_STATUSES:
+        raise LineError(f'"sync" takes {{"status": one of {", ".join(SYNC_STATUSES)}}}')
+    progress = value.get("progress", 0)
+    if not isinstance(progress, int) or not 0 <= progress <= 100:
+        raise LineError('"progress" is a whole number from 0 to 100')
+    return {"status": value["status"], "progress": progress, "error": str(value.get("error", ""))}
+
+
+def _action(value: Any, allowed: tuple[str, ...], who: str) -> dict[str, Any]:
+    if not isinstance(value, dict) or value.get("action") not in allowed:
+        raise LineError(f'"{who}" takes {{"action": one of {", ".join(allowed)}}}')
+    if value["action"] == "reply" and not str(value.get("text", "")).strip():
+        raise LineError('a strategist "reply" needs a "text"')
+    return {k: v for k, v in value.items() if isinstance(v, str | int | float | bool)}

@@ -1,0 +1,238 @@
+"""Measure the classifier on a labelled JSONL file.
+
+    python -m bot.classify_bench rows.jsonl       # accuracy, slots, worst misses, latency
+    python -m bot.classify_bench --tune           # cross-validate the phrasings, pick CLARIFY_BELOW
+
+Each row: {"text": str, "topics": [ids, first is primary], "slots": {...optional}}.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bot.classify import (
+    CLARIFY_BELOW,
+    Classifier,
+    Understanding,
+    _clean,
+    default_phrasings_dir,
+    normalize,
+    read_phrasings,
+)
+from bot.types import Topic
+
+SLOT_NAMES = ("account_type", "agency", "marketplaces", "yes_no", "error_codes", "new_customer")
+
+
+@dataclass(frozen=True)
+class Miss:
+    text: str
+    expected: tuple[str, ...]
+    got: tuple[str, ...]
+    confidence: float
+
+
+@dataclass
+class EvalReport:
+    rows: int = 0
+    first_correct: int = 0  # prediction.topics[0] is one of the row's topics
+    primary_correct: int = 0  # prediction.topics[0] == the row's first topic
+    multi_rows: int = 0
+    multi_listed: int = 0
+    multi_found: int = 0
+    slot_total: dict[str, int] = field(default_factory=dict)
+    slot_correct: dict[str, int] = field(default_factory=dict)
+    per_topic_total: dict[str, int] = field(default_factory=dict)
+    per_topic_correct: dict[str, int] = field(default_factory=dict)
+    misses: list[Miss] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+    training_s: float = 0.0
+
+    @property
+    def first_accuracy(self) -> float:
+        return self.first_correct / self.rows if self.rows else 0.0
+
+    @property
+    def primary_accuracy(self) -> float:
+        return self.primary_correct / self.rows if self.rows else 0.0
+
+    @property
+    def multi_recall(self) -> float:
+        return self.multi_found / self.multi_listed if self.multi_listed else 0.0
+
+    def slot_accuracy(self, name: str) -> float:
+        total = self.slot_total.get(name, 0)
+        return self.slot_correct.get(name, 0) / total if total else 0.0
+
+    def latency_ms(self, quantile: float) -> float:
+        if not self.latencies_ms:
+            return 0.0
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
+
+
+def _slot_value(understanding: Understanding, name: str) -> object:
+    value: object = getattr(understanding.slots, name)
+    return list(value) if isinstance(value, tuple) else value
+
+
+def evaluate(classifier: Classifier, rows: list[dict[str, object]]) -> EvalReport:
+    """Score `classifier` on labelled rows (see the module docstring for the row shape)."""
+    report = EvalReport()
+    for row in rows:
+        text = str(row["text"])
+        raw_topics = row.get("topics", [])
+        expected = tuple(str(t) for t in raw_topics) if isinstance(raw_topics, list) else ()
+        start = time.perf_counter()
+        got = classifier.understand(text)
+        report.latencies_ms.append((time.perf_counter() - start) * 1000.0)
+        predicted = tuple(t.value for t in got.topics)
+        report.rows += 1
+        primary = expected[0] if expected else ""
+        report.per_topic_total[primary] = report.per_topic_total.get(primary, 0) + 1
+        if predicted[0] in expected:
+            report.first_correct += 1
+        else:
+            report.misses.append(Miss(text, expected, predicted, got.confidence))
+        if predicted[0] == primary:
+            report.primary_correct += 1
+            report.per_topic_correct[primary] = report.per_topic_correct.get(primary, 0) + 1
+        if len(expected) > 1:
+            report.multi_rows += 1
+            report.multi_listed += len(expected)
+            report.multi_found += sum(1 for t in expected if t in predicted)
+        slots = row.get("slots")
+        if isinstance(slots, dict):
+            for name in SLOT_NAMES:
+                if name in slots:
+                    report.slot_total[name] = report.slot_total.get(name, 0) + 1
+                    if _slot_value(got, name) == slots[name]:
+                        report.slot_correct[name] = report.slot_correct.get(name, 0) + 1
+    report.misses.sort(key=lambda m: -m.confidence)
+    return report
+
+
+def _load(path: Path) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            if isinstance(row, dict):
+                rows.append(row)
+    return rows
+
+
+def _print(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+
+
+def render(report: EvalReport) -> None:
+    _print(f"rows                      {report.rows}")
+    _print(f"first-message accuracy    {report.first_accuracy:.1%}  (topics[0] is one of the row's topics)")
+    _print(f"primary accuracy          {report.primary_accuracy:.1%}  (topics[0] == the row's first topic)")
+    _print(f"multi-question recall     {report.multi_recall:.1%}  over {report.multi_rows} rows with >1 topic")
+    _print()
+    _print("slot accuracy")
+    for name in SLOT_NAMES:
+        if report.slot_total.get(name):
+            _print(f"  {name:<14} {report.slot_accuracy(name):6.1%}  of {report.slot_total[name]}")
+    _print()
+    _print("per-topic primary accuracy")
+    for topic in sorted(report.per_topic_total):
+        total = report.per_topic_total[topic]
+        correct = report.per_topic_correct.get(topic, 0)
+        _print(f"  {topic:<30} {correct:>3}/{total:<3} {correct / total:6.1%}")
+    _print()
+    _print(f"worst misses ({min(15, len(report.misses))} of {len(report.misses)}, most confident first)")
+    for miss in report.misses[:15]:
+        _print(f"  {miss.text[:70]!r}")
+        _print(f"      expected {', '.join(miss.expected)}  got {', '.join(miss.got)} ({miss.confidence:.2f})")
+    _print()
+    _print(f"understand() latency      p50 {report.latency_ms(0.50):.3f} ms  p99 {report.latency_ms(0.99):.3f} ms")
+    _print(f"training time             {report.training_s:.2f} s")
+
+
+def main(path: Path) -> int:
+    """Train on the repository's phrasings, evaluate on `path`, print the report."""
+    start = time.perf_counter()
+    classifier = Classifier(default_phrasings_dir())
+    training = time.perf_counter() - start
+    rows = _load(path)
+    evaluate(classifier, rows)  # warm-up pass: first calls pay for lazy imports and caches
+    report = evaluate(classifier, rows)
+    report.training_s = training
+    render(report)
+    return 0
+
+
+def cross_validate(
+    phrasings_dir: Path, folds: int = 5, seed: int = 7, clarify_below: float = CLARIFY_BELOW
+) -> tuple[float, list[tuple[Topic, Topic, float]]]:
+    """Out-of-fold accuracy on the phrasings (stratified by topic) and every (truth, top, p)."""
+    data = read_phrasings(phrasings_dir)
+    rng = np.random.default_rng(seed)
+    fold_of = np.empty(len(data), dtype=np.int64)
+    by_topic: dict[Topic, list[int]] = {}
+    for i, (_, topic) in enumerate(data):
+        by_topic.setdefault(topic, []).append(i)
+    for indices in by_topic.values():
+        order = rng.permutation(len(indices))
+        for rank, j in enumerate(order):
+            fold_of[indices[j]] = rank % folds
+    outcomes: list[tuple[Topic, Topic, float]] = []
+    for fold in range(folds):
+        train = [row for i, row in enumerate(data) if fold_of[i] != fold]
+        model = Classifier(phrasings_dir, rows=train, clarify_below=clarify_below)
+        for i, (text, truth) in enumerate(data):
+            if fold_of[i] == fold:
+                top, p = model.top(normalize(_clean(text)[0]))
+                outcomes.append((truth, top, p))
+    correct = sum(1 for truth, top, p in outcomes if _scored(truth, top, p, clarify_below))
+    return correct / len(outcomes), outcomes
+
+
+def _scored(truth: Topic, top: Topic, p: float, threshold: float) -> bool:
+    predicted = top if p >= threshold else Topic.CLARIFY
+    return predicted == truth
+
+
+def tune_threshold(
+    outcomes: Sequence[tuple[Topic, Topic, float]], tolerance: float = 0.005
+) -> tuple[float, float]:
+    """The clarify threshold to use, and its out-of-fold accuracy.
+
+    The phrasings hold their own `clarify` examples, so on them the best threshold is often 0;
+    real traffic has vaguer messages than any list. So: the highest threshold whose accuracy is
+    within `tolerance` of the best one, i.e. as cautious as the data allows.
+    """
+    curve = [
+        (step / 100, statistics.fmean(1.0 if _scored(t, top, p, step / 100) else 0.0 for t, top, p in outcomes))
+        for step in range(0, 61)
+    ]
+    best = max(accuracy for _, accuracy in curve)
+    return max((c for c in curve if c[1] >= best - tolerance), key=lambda c: c[0])
+
+
+def tune() -> int:
+    accuracy, outcomes = cross_validate(default_phrasings_dir(), clarify_below=0.0)
+    threshold, tuned = tune_threshold(outcomes)
+    _print(f"5-fold accuracy without a threshold {accuracy:.1%}")
+    _print(f"best clarify threshold {threshold:.2f} -> {tuned:.1%} (in use: {CLARIFY_BELOW:.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 2 and sys.argv[1] == "--tune":
+        raise SystemExit(tune())
+    if len(sys.argv) != 2:
+        sys.stderr.write("usage: python -m bot.classify_bench ROWS.jsonl | --tune\n")
+        raise SystemExit(2)
+    raise SystemExit(main(Path(sys.argv[1])))

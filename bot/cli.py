@@ -1,0 +1,190 @@
+"""`python -m bot ...`: serve, worker, chat, flows, db, regions, bench."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="connectbot: Amazon connection support.")
+flows_app = typer.Typer(no_args_is_help=True, help="Inspect the conversation flows.")
+db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
+app.add_typer(flows_app, name="flows")
+app.add_typer(db_app, name="db")
+app.add_typer(bench_app, name="bench")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def seeded_tokens(seed: int = 0) -> Callable[[], str]:
+    """Link tokens that repeat run after run: scripted chats print the same links every time."""
+    rng = random.Random(seed)
+    return lambda: "".join(rng.choice("abcdefghijkmnpqrstuvwxyz23456789") for _ in range(24))
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the web service (and, on SQLite, the timer loop in-process)."""
+    import uvicorn
+
+    from bot.app import StartupError
+    from bot.config import load_settings
+    from bot.web import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = load_settings()
+    if settings.base_url == "http://127.0.0.1:8000" and port != 8000:
+        settings = load_settings(base_url=f"http://{host}:{port}")
+    try:
+        web = create_app(settings)
+    except StartupError as exc:
+        _fail(str(exc))
+        return
+    uvicorn.run(web, host=host, port=port, log_level="info")
+
+
+@app.command()
+def worker(once: Annotated[bool, typer.Option(help="fire what is due now, then exit")] = False) -> None:
+    """Fire due timers (reminders, 48 h sync checks) against DATABASE_URL until stopped."""
+    from bot.app import StartupError, build_services
+    from bot.config import load_settings
+    from bot.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        services = build_services(load_settings())
+    except StartupError as exc:
+        _fail(str(exc))
+        return
+    run_worker(services, once=once)
+
+
+@app.command()
+def chat(
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="read JSON lines on stdin (chat-jsonl protocol)")] = False,
+    database_url: Annotated[str | None, typer.Option(help="database to use instead of a fresh temporary one")] = None,
+) -> None:
+    """Talk to the bot in the terminal, or drive it with a script (--jsonl)."""
+    from bot.app import StartupError, build_services
+    from bot.chat_jsonl import ScriptRun
+    from bot.clock import ManualClock
+    from bot.config import load_settings
+    from bot.terminal import run_terminal
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="connectbot-") as tmp:
+        url = database_url or f"sqlite:///{Path(tmp) / 'chat.db'}"
+        try:
+            services = build_services(load_settings(database_url=url), clock=ManualClock(),
+                                      tokens=seeded_tokens())
+        except StartupError as exc:
+            _fail(str(exc))
+            return
+        try:
+            if jsonl:
+                code = ScriptRun(services, sys.stdout).feed(sys.stdin)
+            else:
+                code = run_terminal(services)
+        finally:
+            services.db.dispose()
+    raise typer.Exit(code)
+
+
+@flows_app.command("diagram")
+def flows_diagram(name: Annotated[str | None, typer.Argument(help="one flow; all when left out")] = None) -> None:
+    """Print flows as Mermaid diagrams, drawn from the flow declarations themselves."""
+    import flows
+    from bot.flowcheck import mermaid
+
+    chosen = [f for f in flows.FLOWS if name in (None, f.name)]
+    if not chosen:
+        _fail(f"no flow named {name!r}; flows: {', '.join(f.name for f in flows.FLOWS)}")
+    for flow in chosen:
+        typer.echo(f"%% flow {flow.name}\n{mermaid(flow)}")
+
+
+@flows_app.command("check")
+def flows_check() -> None:
+    """Validate every flow, template and topic; exit 1 listing the problems."""
+    from bot.flowcheck import problems
+    from bot.knowledge import Knowledge
+    from bot.render import Templates
+
+    found = problems(Templates(reply_estimate=""), Knowledge.load())
+    for line in found:
+        typer.echo(line)
+    if found:
+        raise typer.Exit(1)
+    typer.echo("flows are valid")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate DATABASE_URL to the current schema (the Procfile's release step)."""
+    from sqlalchemy.exc import OperationalError
+
+    from bot.config import load_settings
+    from bot.store import migrate
+
+    settings = load_settings()
+    try:
+        migrate.upgrade(settings.database_url)
+    except OperationalError as exc:
+        _fail(f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}")
+    typer.echo(f"database at revision {migrate.head_revision(settings.database_url)}")
+
+
+@app.command()
+def regions(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """Every Amazon marketplace with its region, hosts and consent domains."""
+    from bot.amazon.marketplaces import MARKETPLACES
+
+    rows = [{"code": m.code, "name": m.name, "marketplace_id": m.marketplace_id, "region": m.region.value,
+             "authorization_url": m.endpoints.authorization_url, "token_url": m.endpoints.token_url,
+             "ads_host": m.endpoints.ads_host, "sp_api_host": m.endpoints.sp_api_host,
+             "seller_central": m.seller_central, "vendor_central": m.vendor_central,
+             "confirmed": m.confirmed, "note": m.note} for m in MARKETPLACES]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    typer.echo(f"{'code':4} {'name':21} {'id':15} {'reg':3} {'ads host':37} {'seller central':36} confirmed")
+    for r in rows:
+        typer.echo(f"{r['code']:4} {r['name']:21} {r['marketplace_id']:15} {r['region']:3} {r['ads_host']:37} "
+                   f"{r['seller_central']:36} {'yes' if r['confirmed'] else 'NO: ' + str(r['note'])}")
+
+
+@bench_app.command("turns")
+def bench_turns(
+    conversations: int = 200,
+    database_url: Annotated[str | None, typer.Option(help="also PostgreSQL, e.g. postgresql://postgres@localhost/test")] = None,
+    memory_conversations: int = 10_000,
+) -> None:
+    """Drive scripted journeys through the engine: turns/s, p50/p99 per turn, memory of open conversations."""
+    from bot.bench import run_bench
+
+    raise typer.Exit(run_bench(conversations, database_url, memory_conversations))
+
+
+@bench_app.command("understanding")
+def bench_understanding(
+    path: Annotated[Path, typer.Argument()] = Path("tests/eval/first_messages.jsonl"),
+) -> None:
+    """First-message topic accuracy on an evaluation set nobody trained on."""
+    from bot.classify_bench import main
+
+    raise typer.Exit(main(path))
+
+
+def main() -> None:
+    app()

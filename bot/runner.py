@@ -1,0 +1,303 @@
+"""One turn's decision, without I/O: state + journey + event in; new state, messages and effects out.
+
+The engine wraps this in a transaction; tests can drive it directly. Order of reading free text:
+a case in progress relays it; "talk to a person" hands off; an answer to the open question takes
+its option; the state's own reader; then the topic: a jump changes course, a question aside is
+answered and the open question asked again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from rapidfuzz import fuzz
+
+import flows
+from bot.knowledge import Knowledge
+from bot.render import Templates
+from bot.types import Audience, Choice, Inbound, InboundKind, Topic
+from flows.base import Ctx, Effect, Node, Option, Say, Step, goto, stay
+from flows.handoff import handoff
+from flows.journey import Journey
+from flows.states import Handoff
+
+if TYPE_CHECKING:
+    from bot.classify import Understanding
+
+MAX_HOPS = 20  # routing nodes chained in one turn; more means a loop in a flow
+MAX_MISSES = 3  # answers in a row the bot cannot read before a person is brought in
+MAX_ASIDES = 3  # topics answered from one message
+
+
+class FlowError(RuntimeError):
+    """A flow did something its declaration does not allow: a bug, never the customer's fault."""
+
+
+class UnknownChoice(ValueError):
+    """The click names no choice the bot's latest message offered."""
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A message decided in this turn; the engine attaches links and case references and stores it."""
+
+    audience: Audience
+    topic: Topic
+    text: str
+    choices: tuple[Choice, ...] = ()
+    link: str | None = None  # "signin" | "spapi": a fresh Amazon link goes with this message
+    case_message: bool = False  # carries the reference of the conversation's case
+
+
+@dataclass
+class Outcome:
+    state: str
+    journey: Journey
+    messages: list[Planned] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+    arm: list[tuple[str, Any, str]] = field(default_factory=list)  # (kind, after, guard state)
+    left: list[str] = field(default_factory=list)  # states left: their guarded timers are cancelled
+
+
+class Runner:
+    def __init__(self, templates: Templates, knowledge: Knowledge) -> None:
+        self.templates = templates
+        self.knowledge = knowledge
+        self.nodes: dict[str, Node] = {}
+        self.members: dict[str, StrEnum] = {}
+        for flow in flows.FLOWS:
+            for state, node in flow.states.items():
+                self.nodes[state.value] = node
+                self.members[state.value] = state
+
+    # ---- entry points -------------------------------------------------------------------------
+
+    def run(self, state: str, journey: Journey, inbound: Inbound, heard: Understanding | None,
+            now: datetime) -> Outcome:
+        if state not in self.nodes:  # a state removed from the flows: start over rather than fail
+            state = flows.START.value
+        ctx = Ctx(journey=journey.model_copy(deep=True), inbound=inbound, now=now, state=state, heard=heard)
+        outcome = Outcome(state=state, journey=ctx.journey)
+        node = self.nodes[state]
+        step, checked = self._decide(node, ctx)
+        self._apply(step, ctx, outcome, node, checked)
+        return outcome
+
+    def options_of(self, state: str) -> tuple[Option, ...]:
+        node = self.nodes.get(state)
+        return node.options if node else ()
+
+    def find_option(self, state: str, pressed: str) -> Option | None:
+        wanted = pressed.strip().lower()
+        return next((o for o in self.options_of(state)
+                     if wanted in (o.label.lower(), o.value.lower())), None)
+
+    # ---- deciding ------------------------------------------------------------------------------
+
+    def _decide(self, node: Node, ctx: Ctx) -> tuple[Step, bool]:
+        """The step for this event, and whether it must stay within the node's declared exits."""
+        kind = ctx.inbound.kind
+        if kind == InboundKind.CLICK:
+            option = self.find_option(ctx.state, ctx.inbound.text)
+            if option is None:
+                raise UnknownChoice(f"{ctx.inbound.text!r} is not one of the choices offered")
+            return self._choose(node, option, ctx), True
+        if kind == InboundKind.SAY:
+            return self._read_text(node, ctx)
+        handler = node.on_event.get(kind)
+        if kind == InboundKind.TIMER and ctx.data.get("guard") != ctx.state:
+            handler = None  # a timer armed by a state the conversation has left is not this node's
+        if handler is not None:
+            step = handler(ctx)
+            if step is not None:
+                return step, True
+        fallback = flows.EVENTS.get(kind)
+        step = fallback(ctx) if fallback else None
+        return (step or stay()), False
+
+    def _choose(self, node: Node, option: Option, ctx: Ctx) -> Step:
+        for name, value in option.sets.items():
+            setattr(ctx.journey, name, value)
+        ctx.choice = option.value
+        if option.value == "person" and option.to is None:
+            return handoff(ctx, "customer_request")
+        if option.to is not None:
+            return goto(option.to)
+        if node.on_choice is not None:
+            return node.on_choice(ctx)
+        return stay(reprompt=True)
+
+    def _read_text(self, node: Node, ctx: Ctx) -> tuple[Step, bool]:
+        heard = ctx.heard
+        if ctx.state.startswith("handoff.") and node.on_text is not None:
+            step = node.on_text(ctx)
+            if step is not None:
+                return step, True
+        if heard is None:
+            return self._not_understood(node, ctx), True
+        self._remember(ctx, heard)
+        if heard.topics[0] == Topic.HANDOFF_REQUEST:
+            return handoff(ctx, "customer_request"), False
+        option = self._answer_option(node, ctx, heard)
+        if option is not None:
+            return self._choose(node, option, ctx), True
+        if node.on_text is not None:
+            step = node.on_text(ctx)
+            if step is not None:
+                return step, True
+        return self._by_topic(node, ctx, heard), False
+
+    def _remember(self, ctx: Ctx, heard: Understanding) -> None:
+        """Keep what the customer tells in passing, so the bot never asks for it again."""
+        j, slots = ctx.journey, heard.slots
+        if j.account_type is None and slots.account_type:
+            j.account_type = slots.account_type
+        if j.agency is None and slots.agency is not None:
+            j.agency = slots.agency
+        if j.new_customer is None and slots.new_customer is not None:
+            j.new_customer = slots.new_customer
+        if slots.marketplaces and not j.connections and not j.pending_regions:
+            j.marketplaces = list(dict.fromkeys([*j.marketplaces, *slots.marketplaces]))
+        for code in slots.error_codes:
+            if code not in {e.code for e in j.errors}:
+                j.note_error(code, ctx.state, ctx.now, detail="reported by the customer")
+
+    def _answer_option(self, node: Node, ctx: Ctx, heard: Understanding) -> Option | None:
+        """The offered option this free text answers, if any: by its words, or by the slot it reads."""
+        if not node.options:
+            return None
+        text = " ".join(ctx.inbound.text.lower().split())
+        for option in node.options:
+            if text in (option.label.lower(), option.value.lower()):
+                return option
+        if len(text) <= 40:
+            best = max(node.options, key=lambda o: fuzz.ratio(text, o.label.lower()))
+            if fuzz.ratio(text, best.label.lower()) >= 85:
+                return best
+        if node.reads is not None:
+            value = getattr(heard.slots, node.reads, None)
+            if value is not None:
+                wanted = "yes" if value is True else "no" if value is False else str(value)
+                return next((o for o in node.options if o.value == wanted), None)
+        return None
+
+    def _by_topic(self, node: Node, ctx: Ctx, heard: Understanding) -> Step:
+        topic = heard.topics[0]
+        if topic == Topic.CLARIFY or (topic == Topic.OFF_TOPIC and node.resumable):
+            return self._not_understood(node, ctx)
+        ctx.journey.misses = 0
+        answers = self._answers(ctx, heard)
+        question_open = node.resumable
+        if topic in flows.JUMPS or not question_open:
+            return self._start(topic, ctx, answers)
+        return stay(*answers, reprompt=True)
+
+    def _start(self, topic: Topic, ctx: Ctx, answers: list[Say]) -> Step:
+        j = ctx.journey
+        if topic == Topic.SYNC_OVERDUE:
+            overdue = j.connected_at is None or ctx.now - j.connected_at >= flows.sync.WINDOW
+            if overdue and j.sync_status != "completed":
+                return handoff(ctx, "sync_overdue")
+        if topic == Topic.ACCOUNT_REMOVAL:
+            step = handoff(ctx, "account_removal")
+            return Step(to=step.to, say=(*answers, *step.say), effects=step.effects)
+        if topic == Topic.CONNECT_AGENCY:
+            j.agency = True
+        target = flows.ENTRY_POINTS.get(topic)
+        if target is None:
+            return stay(*answers)
+        # The other questions of the message are answered before the journey starts.
+        lead = answers if topic in flows.EXPLAIN_FIRST else answers[1:]
+        return Step(to=target, say=tuple(lead))
+
+    def _answers(self, ctx: Ctx, heard: Understanding) -> list[Say]:
+        says: list[Say] = []
+        seen: set[str] = set()
+        for code in heard.slots.error_codes:
+            article = self.knowledge.for_code(code)
+            if article and article.id not in seen:
+                seen.add(article.id)
+                says.append(Say("common/article", topic=Topic.CONNECT_AMAZON_ERROR,
+                                vars={"article": article}))
+        for topic in heard.topics:
+            if len(says) >= MAX_ASIDES:
+                break
+            live = flows.ANSWERS.get(topic)
+            if live is not None:
+                says.append(live(ctx))
+                continue
+            article = self.knowledge.for_topic(topic, ctx.journey.account_type)
+            if article is not None and article.id not in seen:
+                seen.add(article.id)
+                says.append(Say("common/article", topic=topic, vars={"article": article}))
+        return says
+
+    def _not_understood(self, node: Node, ctx: Ctx) -> Step:
+        ctx.journey.misses += 1
+        if ctx.journey.misses >= MAX_MISSES:
+            ctx.journey.misses = 0
+            return handoff(ctx, "not_understood")
+        if not node.resumable:
+            return stay(Say("common/what_i_do", topic=Topic.CLARIFY))
+        return stay(Say("common/didnt_catch", topic=Topic.CLARIFY), reprompt=True)
+
+    # ---- applying ------------------------------------------------------------------------------
+
+    def _apply(self, step: Step, ctx: Ctx, outcome: Outcome, node: Node, checked: bool) -> None:
+        self._check(node, ctx.state, step, checked)
+        self._emit(step.say, node, ctx, outcome)
+        outcome.effects.extend(step.effects)
+        if step.to is None:
+            if step.reprompt:
+                self._prompt(node, ctx, outcome)
+            return
+        self._enter(step.to, ctx, outcome)
+
+    def _enter(self, target: StrEnum, ctx: Ctx, outcome: Outcome) -> None:
+        for _ in range(MAX_HOPS):
+            if target.value != ctx.state:
+                outcome.left.append(ctx.state)
+            ctx.state = outcome.state = target.value
+            ctx.journey.misses = 0
+            node = self.nodes[target.value]
+            routed = node.on_enter(ctx) if node.on_enter else None
+            if routed is not None:
+                self._check(node, ctx.state, routed, True)
+                self._emit(routed.say, node, ctx, outcome)
+                outcome.effects.extend(routed.effects)
+                if routed.to is not None:
+                    target = routed.to
+                    continue
+            self._prompt(node, ctx, outcome)
+            for timer in node.timers:
+                outcome.arm.append((timer.kind, timer.after, ctx.state))
+            return
+        raise FlowError(f"more than {MAX_HOPS} routing steps from {ctx.state}: a loop in the flows")
+
+    def _check(self, node: Node, state: str, step: Step, checked: bool) -> None:
+        if not checked or step.to is None or step.to == Handoff.WAITING:
+            return  # any state may hand off; global handlers are not bound to one node
+        allowed = set(node.exits) | {o.to for o in node.options if o.to is not None}
+        if step.to not in allowed:
+            raise FlowError(f"{state} went to {step.to.value}, which it does not declare as an exit")
+
+    def _prompt(self, node: Node, ctx: Ctx, outcome: Outcome) -> None:
+        if node.say is None:
+            return
+        choices = tuple(Choice(o.label, o.value) for o in node.options)
+        text = self._render(node.say, ctx, {})
+        outcome.messages.append(Planned(Audience.CUSTOMER, node.topic, text, choices, node.link))
+
+    def _emit(self, says: tuple[Say, ...] | list[Say], node: Node, ctx: Ctx, outcome: Outcome) -> None:
+        for say in says:
+            text = self._render(say.template, ctx, say.vars)
+            outcome.messages.append(Planned(say.audience, say.topic or node.topic, text,
+                                            case_message=say.template.startswith("handoff/")))
+
+    def _render(self, template: str, ctx: Ctx, variables: Mapping[str, Any]) -> str:
+        return self.templates.render(template, {
+            "journey": ctx.journey, "event": ctx.inbound.data, "now": ctx.now, **variables})

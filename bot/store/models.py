@@ -1,0 +1,115 @@
+"""The tables. Every row a turn writes is written in that turn's one transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text
+from sqlmodel import Field, SQLModel
+
+
+def _at(index: bool = False) -> Any:
+    return Field(sa_type=DateTime(timezone=True), index=index)  # type: ignore[call-overload]
+
+
+class Conversation(SQLModel, table=True):
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_key", "channel", "org", "user_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    org: str = Field(max_length=200)
+    user_id: str = Field(max_length=200)
+    status: str = Field(default="open", max_length=16)  # open | closed
+    state: str = Field(max_length=120)
+    slots: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    version: int = 0
+    created_at: datetime = _at()
+    updated_at: datetime = _at()
+
+
+class TranscriptEntry(SQLModel, table=True):
+    __tablename__ = "transcript"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id", index=True)
+    at: datetime = _at()
+    direction: str = Field(max_length=3)  # in | out
+    kind: str = Field(max_length=16)  # inbound kind, or the audience of an outbound message
+    topic: str = Field(default="", max_length=40)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ProcessedKey(SQLModel, table=True):
+    """Idempotency keys of inbound events already handled: a duplicate stops at this table."""
+
+    __tablename__ = "processed_keys"
+
+    key: str = Field(primary_key=True, max_length=200)
+    conversation_id: int = Field(foreign_key="conversations.id", index=True)
+    at: datetime = _at()
+
+
+class Timer(SQLModel, table=True):
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_due", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id", index=True)
+    kind: str = Field(max_length=40)
+    # The state that armed the timer: leaving it cancels the timer. Empty for timers that outlive a state.
+    guard_state: str = Field(default="", max_length=120)
+    due_at: datetime = _at()
+    status: str = Field(default="pending", max_length=16)  # pending | fired | cancelled
+    created_at: datetime = _at()
+    fired_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Every message the bot sends, written in the turn that produced it, delivered after commit."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_undelivered", "delivered_at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id", index=True)
+    audience: str = Field(max_length=16)
+    topic: str = Field(max_length=40)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _at()
+    delivered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+
+
+class HandoffCase(SQLModel, table=True):
+    __tablename__ = "cases"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id", index=True)
+    status: str = Field(default="open", max_length=16)  # open | claimed | returned | resolved
+    reason: str = Field(max_length=40)
+    packet: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    opened_at: datetime = _at()
+    claimed_by: str | None = Field(default=None, max_length=200)
+    claimed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    closed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+
+
+class ConnectionAttempt(SQLModel, table=True):
+    """One sign-in or consent link: its single-use state token, and what came back."""
+
+    __tablename__ = "connection_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id", index=True)
+    kind: str = Field(max_length=16)  # signin | spapi
+    region: str = Field(max_length=4)
+    marketplaces: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    account_type: str = Field(default="", max_length=16)
+    state_token: str = Field(unique=True, max_length=100)
+    created_at: datetime = _at()
+    expires_at: datetime = _at()
+    used_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    outcome: str = Field(default="", max_length=40)
+    result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,80 @@
+"""The conversation flows, and how topics and events reach them.
+
+`FLOWS` lists every flow; `ENTRY_POINTS` says where a topic starts a flow; `JUMPS` are the topics
+that change course even in the middle of another question; `ANSWERS` are topics answered from
+live data instead of an article; `EVENTS` handle inbound events no state claims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+
+from bot.types import InboundKind, Topic
+from flows import connect, handoff, home, prerequisites, region, signin, signup, sp_api, sync
+from flows.base import Ctx, Flow, Handler, Say, Step
+from flows.states import Connect, Prereq, Region, Signup
+
+FLOWS: tuple[Flow, ...] = (
+    home.FLOW, connect.FLOW, prerequisites.FLOW, signup.FLOW, region.FLOW,
+    signin.FLOW, sp_api.FLOW, sync.FLOW, handoff.FLOW,
+)
+
+START = home.S.IDLE
+
+ENTRY_POINTS: Mapping[Topic, StrEnum] = {
+    Topic.CONNECT_START: Connect.ROUTE,
+    Topic.CONNECT_REQUIREMENTS: Connect.ROUTE,
+    Topic.CONNECT_ACCOUNT_TYPE: Connect.ROUTE,
+    Topic.CONNECT_AGENCY: Connect.ROUTE,
+    Topic.CONNECT_REGION: Region.ASK,
+    Topic.CONNECT_ADD_ACCOUNT: Signup.ADD_ACCOUNT,
+    Topic.PREREQ_ADVERTISING: Prereq.NEVER_ADVERTISED,
+    Topic.PREREQ_PERMISSIONS: Prereq.NEED_PERMISSION,
+    Topic.PREREQ_PERMISSIONS_REFRESH: Prereq.REFRESH,
+    Topic.SIGNUP_EMAIL: Signup.EMAIL,
+    Topic.SIGNUP_ORGANIZATION: Signup.ORGANIZATION,
+}
+
+# Topics that change course even while another question is open: they say the customer is stuck
+# somewhere else than the bot thought.
+JUMPS: frozenset[Topic] = frozenset({
+    Topic.PREREQ_ADVERTISING, Topic.PREREQ_PERMISSIONS, Topic.PREREQ_PERMISSIONS_REFRESH,
+    Topic.SIGNUP_EMAIL,
+})
+
+# Topics whose entry is preceded by their article, because the customer asked a question first.
+EXPLAIN_FIRST: frozenset[Topic] = frozenset({
+    Topic.CONNECT_REQUIREMENTS, Topic.CONNECT_ACCOUNT_TYPE, Topic.CONNECT_AGENCY,
+})
+
+ANSWERS: Mapping[Topic, Callable[[Ctx], Say]] = {
+    Topic.SYNC_STATUS: sync.status_answer,
+}
+
+
+def _on_timer(ctx: Ctx) -> Step | None:
+    if ctx.data.get("kind") == "sync_overdue":
+        return sync.on_overdue(ctx)
+    return None
+
+
+def _on_agent(ctx: Ctx) -> Step | None:
+    if ctx.data.get("action") == "handoff":
+        ctx.journey.note_tried("support agent handed off")
+        return handoff.handoff(ctx, "agent_handoff", note=str(ctx.data.get("note", "")))
+    return None
+
+
+def _on_strategist(ctx: Ctx) -> Step | None:
+    return handoff.on_strategist(ctx)
+
+
+EVENTS: Mapping[InboundKind, Handler] = {
+    InboundKind.SYNC: sync.on_sync,
+    InboundKind.TIMER: _on_timer,
+    InboundKind.AGENT: _on_agent,
+    InboundKind.STRATEGIST: _on_strategist,
+}
+
+__all__ = ["ANSWERS", "ENTRY_POINTS", "EVENTS", "EXPLAIN_FIRST", "FLOWS", "JUMPS", "START"]

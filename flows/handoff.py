@@ -1,0 +1,126 @@
+"""Handing a conversation to a Data Strategist, relaying while they work, and taking it back."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bot.types import Audience, InboundKind, Topic
+from flows.base import Ctx, Flow, Node, OpenCase, Say, Step, UpdateCase, goto, stay
+from flows.states import ALL_STATES, Connect, Region, Signin, SpApi, Sync
+from flows.states import Handoff as S
+
+
+REASON_TOPICS: dict[str, Topic] = {
+    "customer_request": Topic.HANDOFF_REQUEST,
+    "agent_handoff": Topic.HANDOFF_REQUEST,
+    "sync_overdue": Topic.SYNC_OVERDUE,
+    "sync_failed": Topic.SYNC_OVERDUE,
+    "amazon_error": Topic.CONNECT_AMAZON_ERROR,
+    "repeated_failures": Topic.CONNECT_AMAZON_ERROR,
+    "permissions_refresh_failed": Topic.PREREQ_PERMISSIONS_REFRESH,
+    "account_not_listed": Topic.CONNECT_ACCOUNT_NOT_LISTED,
+    "signup_email": Topic.SIGNUP_EMAIL,
+    "not_understood": Topic.HANDOFF_REQUEST,
+    "account_removal": Topic.ACCOUNT_REMOVAL,
+    "account_login": Topic.ACCOUNT_LOGIN,
+}
+
+
+def handoff(ctx: Ctx, reason: str, note: str = "") -> Step:
+    """Open a case for `reason` and tell the customer what happens next. Any state may call this."""
+    topic = REASON_TOPICS.get(reason, Topic.HANDOFF_REQUEST)
+    if ctx.journey.case_status in ("open", "claimed"):
+        return stay(Say("handoff/already_open", topic=topic))
+    if not ctx.state.startswith("handoff."):
+        ctx.journey.resume_state = ctx.state
+    return goto(
+        S.WAITING,
+        Say("handoff/opened", topic=topic, vars={"reason": reason}),
+        effects=(OpenCase(reason=reason, note=note),),
+    )
+
+
+def _relay_to_strategist(ctx: Ctx) -> Step:
+    text = ctx.inbound.text
+    relayed = Say("handoff/relay_to_strategist", topic=Topic.HANDOFF_REQUEST, audience=Audience.STRATEGIST,
+                  vars={"text": text})
+    if ctx.journey.case_status == "claimed":
+        return stay(relayed)
+    return stay(relayed, Say("handoff/noted", topic=Topic.HANDOFF_REQUEST))
+
+
+# Where a strategist may hand the conversation back to, by a short name (or a full state id).
+RETURN_STEPS: dict[str, StrEnum] = {
+    "start": Connect.ROUTE,
+    "prerequisites": Connect.PREREQ,
+    "region": Region.ASK,
+    "signin": Signin.SEND,
+    "verify": Signin.SEND,
+    "sp_api": SpApi.REQUIRED,
+    "sync": Sync.SYNCING,
+}
+
+
+def return_target(to_step: str, resume_state: str | None) -> StrEnum:
+    """The step named by the strategist, else where the customer was when the case opened."""
+    if to_step:
+        return RETURN_STEPS.get(to_step) or ALL_STATES.get(to_step) or Connect.ROUTE
+    resumed = ALL_STATES.get(resume_state or "")
+    if resumed is None or resumed in (S.WAITING, S.RELAYING, S.CLOSED):
+        return Connect.ROUTE
+    return resumed
+
+
+def on_strategist(ctx: Ctx) -> Step | None:
+    """A strategist's action on the open case: claim, reply, return to the bot, resolve."""
+    action = str(ctx.data.get("action", ""))
+    who = str(ctx.data.get("by") or ctx.data.get("name") or "")
+    if action == "claim":
+        ctx.journey.case_status = "claimed"
+        return goto(S.RELAYING, Say("handoff/claimed", topic=Topic.HANDOFF_REQUEST, vars={"name": who}),
+                    effects=(UpdateCase("claimed", by=who),))
+    if action == "reply":
+        if ctx.journey.case_status == "open":
+            ctx.journey.case_status = "claimed"
+            effects: tuple[UpdateCase, ...] = (UpdateCase("claimed", by=who),)
+        else:
+            effects = ()
+        return goto(S.RELAYING, Say("handoff/relay_to_customer", topic=Topic.HANDOFF_REQUEST,
+                                    vars={"text": str(ctx.data.get("text", ""))}), effects=effects)
+    if action == "return":
+        ctx.journey.case_status = None
+        ctx.journey.case_id = None
+        ctx.journey.misses = 0
+        target = return_target(str(ctx.data.get("to_step") or ""), ctx.journey.resume_state)
+        return goto(target, Say("handoff/returned", topic=Topic.HANDOFF_REQUEST),
+                    effects=(UpdateCase("returned", by=who),))
+    if action == "resolve":
+        ctx.journey.case_status = None
+        ctx.journey.case_id = None
+        return goto(S.CLOSED, Say("handoff/resolved", topic=Topic.HANDOFF_REQUEST),
+                    effects=(UpdateCase("resolved", by=who),))
+    return None
+
+
+FLOW = Flow(
+    name="handoff",
+    summary="A Data Strategist takes over: case open, claimed and relaying, then back to the bot or resolved.",
+    entry=S.WAITING,
+    states={
+        S.WAITING: Node(
+            topic=Topic.HANDOFF_REQUEST,
+            on_text=_relay_to_strategist,
+            on_event={InboundKind.STRATEGIST: on_strategist},
+            exits=(S.RELAYING, S.CLOSED),
+            resumable=False,
+        ),
+        S.RELAYING: Node(
+            topic=Topic.HANDOFF_REQUEST,
+            on_text=_relay_to_strategist,
+            on_event={InboundKind.STRATEGIST: on_strategist},
+            exits=(S.RELAYING, S.CLOSED),
+            resumable=False,
+        ),
+        S.CLOSED: Node(topic=Topic.HANDOFF_REQUEST, resumable=False),
+    },
+)

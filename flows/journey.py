@@ -1,0 +1,59 @@
+"""What the bot knows about this customer's connection: remembered so it never asks twice."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class ErrorSeen(BaseModel):
+    code: str
+    step: str
+    at: datetime
+    detail: str = ""
+
+
+class ConnectionFound(BaseModel):
+    region: str
+    marketplaces: list[str]
+    account_types: list[str]
+    at: datetime
+
+
+class Journey(BaseModel):
+    account_type: str | None = None  # vendor | seller | both
+    agency: bool | None = None
+    new_customer: bool | None = None
+    prerequisites_ok: bool | None = None
+    missing: str | None = None  # advertising | permissions | both: the prerequisite that is not met
+    marketplaces: list[str] = Field(default_factory=list)
+    pending_regions: list[str] = Field(default_factory=list)  # regions still to sign in, first is next
+    connections: list[ConnectionFound] = Field(default_factory=list)
+    connected_at: datetime | None = None
+    sp_api: str | None = None  # done | skipped
+    sync_status: str | None = None  # in_progress | completed | failed
+    sync_progress: int = 0
+    sync_reported: int = -1  # the last progress milestone told to the customer
+    sync_updated_at: datetime | None = None
+    errors: list[ErrorSeen] = Field(default_factory=list)
+    tried: list[str] = Field(default_factory=list)  # what the bot already tried, for the strategist
+    failures: int = 0  # failed sign-in attempts in a row
+    refresh_done: bool = False  # the owner already removed and re-added the users
+    reminder_set: bool = False
+    misses: int = 0  # answers in a row the bot could not read at the current step
+    resume_state: str | None = None  # where the bot picks up when a strategist hands back
+    case_id: int | None = None
+    case_status: str | None = None
+    started_at: datetime | None = None
+
+    def note_tried(self, what: str) -> None:
+        if what not in self.tried:
+            self.tried.append(what)
+
+    def note_error(self, code: str, step: str, at: datetime, detail: str = "") -> None:
+        self.errors.append(ErrorSeen(code=code, step=step, at=at, detail=detail))
+
+    @property
+    def connected_regions(self) -> list[str]:
+        return [c.region for c in self.connections]

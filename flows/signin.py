@@ -1,0 +1,165 @@
+"""Sign in with Amazon for one region, then act on what Amazon returned.
+
+The callback checks the profiles Amazon lists and hands this flow a verdict (bot/amazon/verify.py):
+ok, no profiles, the other account type, another region, Viewer-only, or an error code.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from bot.amazon.marketplaces import REGION_NAMES
+from bot.amazon.marketplaces import Region as AdsRegion
+from bot.types import InboundKind, Topic
+from flows.base import Ctx, Flow, Node, Option, Say, StartTimer, Step, goto
+from flows.handoff import handoff
+from flows.journey import ConnectionFound
+from flows.states import Connect, Handoff, Prereq, Region
+from flows.states import Signin as S
+
+SYNC_WINDOW = timedelta(hours=48)
+MAX_FAILURES = 3  # failed sign-ins in a row before a person takes over
+
+
+def region_name(code: str) -> str:
+    return REGION_NAMES[AdsRegion(code)]
+
+
+def _verdict_vars(ctx: Ctx) -> dict[str, Any]:
+    data = ctx.data
+    return {
+        "region": region_name(str(data.get("region", "NA"))),
+        "code": str(data.get("code", "")),
+        "found_types": list(data.get("found_types", [])),
+        "found_regions": [region_name(r) for r in data.get("found_regions", [])],
+        "matched": list(data.get("matched", [])),
+        "missing": list(data.get("missing", [])),
+        "expected_type": ctx.journey.account_type or "",
+    }
+
+
+def on_amazon(ctx: Ctx) -> Step:
+    """Amazon's answer to the sign-in link, already checked by the callback."""
+    j = ctx.journey
+    result = str(ctx.data.get("result", "error"))
+    code = str(ctx.data.get("code", "") or result)
+    region = str(ctx.data.get("region", ""))
+    says = _verdict_vars(ctx)
+    if result == "ok":
+        j.failures = 0
+        j.connections.append(ConnectionFound(region=region, marketplaces=says["matched"],
+                                             account_types=says["found_types"], at=ctx.now))
+        j.pending_regions = [r for r in j.pending_regions if r != region]
+        j.note_tried(f"{region} sign-in succeeded")
+        effects: tuple[StartTimer, ...] = ()
+        if j.connected_at is None:
+            j.connected_at = ctx.now
+            effects = (StartTimer("sync_overdue", SYNC_WINDOW, guarded=False),)
+        more = region_name(j.pending_regions[0]) if j.pending_regions else ""
+        return goto(Connect.ROUTE, Say("signin/connected", vars={**says, "next_region": more}), effects=effects)
+
+    j.note_error(code, ctx.state, ctx.now, detail=f"{region} sign-in: {result}")
+    j.failures += 1
+    if result in ("invalid_scope",) or code.upper().startswith("MD"):
+        return handoff(ctx, "amazon_error")
+    if j.failures >= MAX_FAILURES:
+        return handoff(ctx, "repeated_failures")
+    target = {
+        "cancelled": S.CANCELLED,
+        "expired_code": S.EXPIRED,
+        "no_profiles": S.NO_PROFILES,
+        "wrong_type": S.WRONG_TYPE,
+        "other_region": S.OTHER_REGION,
+        "viewer_only": S.VIEWER_ONLY,
+    }.get(result, S.RETRY)
+    return goto(target)
+
+
+
+
+def _switch_type(ctx: Ctx) -> Step:
+    current = ctx.journey.account_type
+    ctx.journey.account_type = "seller" if current == "vendor" else "vendor"
+    ctx.journey.note_tried(f"switched account type to {ctx.journey.account_type}")
+    return goto(S.SEND)
+
+
+def _refresh_or_handoff(ctx: Ctx) -> Step:
+    if ctx.journey.refresh_done:
+        return handoff(ctx, "permissions_refresh_failed")
+    return goto(Prereq.REFRESH)
+
+
+
+
+
+
+_NEW_LINK = Option("Send a new link", "retry", S.SEND)
+_PERSON = Option("Talk to a person", "person")
+
+FLOW = Flow(
+    name="signin",
+    summary="Sign in with Amazon for one region, then explain each outcome Amazon can return.",
+    entry=S.SEND,
+    states={
+        S.SEND: Node(
+            topic=Topic.CONNECT_START,
+            say="signin/link",
+            link="signin",
+            on_event={InboundKind.AMAZON: on_amazon},
+            exits=(Connect.ROUTE, S.CANCELLED, S.EXPIRED, S.RETRY, S.NO_PROFILES, S.WRONG_TYPE,
+                   S.OTHER_REGION, S.VIEWER_ONLY, Handoff.WAITING),
+        ),
+        S.CANCELLED: Node(
+            topic=Topic.CONNECT_AMAZON_ERROR,
+            say="signin/cancelled",
+            options=(_NEW_LINK, _PERSON),
+            reads="yes_no",
+        ),
+        S.EXPIRED: Node(
+            topic=Topic.CONNECT_AMAZON_ERROR,
+            say="signin/expired",
+            options=(_NEW_LINK, _PERSON),
+        ),
+        S.RETRY: Node(
+            topic=Topic.CONNECT_AMAZON_ERROR,
+            say="signin/retry",
+            options=(_NEW_LINK, _PERSON),
+        ),
+        S.NO_PROFILES: Node(
+            topic=Topic.CONNECT_ACCOUNT_NOT_LISTED,
+            say="signin/no_profiles",
+            options=(
+                Option("Never advertised", "advertising", Prereq.NEVER_ADVERTISED,
+                       sets={"missing": "advertising", "prerequisites_ok": False}),
+                Option("Access is missing", "permissions", Prereq.NEED_PERMISSION,
+                       sets={"missing": "permissions", "prerequisites_ok": False}),
+                Option("Access is already View and Edit", "refresh"),
+                Option("Other marketplaces", "region", Region.ASK, sets={"marketplaces": []}),
+                _PERSON,
+            ),
+            on_choice=_refresh_or_handoff,
+            exits=(Prereq.REFRESH, Handoff.WAITING),
+        ),
+        S.WRONG_TYPE: Node(
+            topic=Topic.CONNECT_ACCOUNT_NOT_LISTED,
+            say="signin/wrong_type",
+            options=(Option("Switch account type", "switch"), Option("Use another login", "retry", S.SEND),
+                     _PERSON),
+            on_choice=_switch_type,
+            exits=(S.SEND,),
+        ),
+        S.OTHER_REGION: Node(
+            topic=Topic.CONNECT_REGION,
+            say="signin/other_region",
+            options=(Option("Name my marketplaces again", "region", Region.ASK, sets={"marketplaces": []}),
+                     _NEW_LINK, _PERSON),
+        ),
+        S.VIEWER_ONLY: Node(
+            topic=Topic.PREREQ_PERMISSIONS,
+            say="signin/viewer_only",
+            options=(Option("Draft the request", "draft", Prereq.DRAFT_OWNER), _NEW_LINK, _PERSON),
+        ),
+    },
+)

@@ -1,0 +1,72 @@
+"""The Selling Partner API step: required for Sellers, optional for Vendors (Sales & Traffic only)."""
+
+from __future__ import annotations
+
+from bot.types import InboundKind, Topic
+from flows.base import Ctx, Flow, Node, Option, Say, Step, goto
+from flows.handoff import handoff
+from flows.states import Connect, Handoff
+from flows.states import SpApi as S
+
+
+def on_consent(ctx: Ctx) -> Step:
+    """Amazon's answer to the Seller Central or Vendor Central consent link."""
+    j = ctx.journey
+    result = str(ctx.data.get("result", "error"))
+    code = str(ctx.data.get("code", "") or result)
+    if result == "ok":
+        j.sp_api = "done"
+        j.note_tried("SP-API consent granted")
+        return goto(Connect.ROUTE, Say("sp_api/done"))
+    j.note_error(code, ctx.state, ctx.now, detail=f"SP-API consent: {result}")
+    if code.upper().startswith("MD") or result == "invalid_scope":
+        return handoff(ctx, "amazon_error")
+    if result == "invalid_access" or "invalid access" in code.lower():
+        return goto(S.NOT_PRIMARY)
+    j.failures += 1
+    if j.failures >= 3:
+        return handoff(ctx, "repeated_failures")
+    return goto(S.CANCELLED)
+
+
+def _skip(ctx: Ctx) -> Step:
+    ctx.journey.sp_api = "skipped"
+    return goto(Connect.ROUTE, Say("sp_api/skipped"))
+
+
+_NEW_LINK = Option("Send a new link", "retry", S.REQUIRED)
+_PERSON = Option("Talk to a person", "person")
+
+FLOW = Flow(
+    name="sp_api",
+    summary="SP-API consent in Seller Central or Vendor Central: required for Sellers, optional for Vendors.",
+    entry=S.REQUIRED,
+    states={
+        S.REQUIRED: Node(
+            topic=Topic.CONNECT_SP_API,
+            say="sp_api/required",
+            link="spapi",
+            on_event={InboundKind.AMAZON: on_consent},
+            exits=(Connect.ROUTE, S.NOT_PRIMARY, S.CANCELLED, Handoff.WAITING),
+        ),
+        S.OFFER: Node(
+            topic=Topic.CONNECT_SP_API,
+            say="sp_api/offer",
+            options=(Option("Yes, connect it", "yes", S.REQUIRED), Option("Skip for now", "no")),
+            reads="yes_no",
+            on_choice=_skip,
+            exits=(Connect.ROUTE,),
+        ),
+        S.NOT_PRIMARY: Node(
+            topic=Topic.CONNECT_SP_API,
+            say="sp_api/not_primary",
+            options=(_NEW_LINK, _PERSON),
+        ),
+        S.CANCELLED: Node(
+            topic=Topic.CONNECT_SP_API,
+            say="sp_api/cancelled",
+            options=(_NEW_LINK, _PERSON),
+            reads="yes_no",
+        ),
+    },
+)

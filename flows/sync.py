@@ -1,0 +1,83 @@
+"""The first sync: up to 48 hours. Progress when it matters, the real status when asked, a person at 48 h."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.types import Topic
+from flows.base import CancelTimers, Ctx, Flow, Node, Say, Step, goto, stay
+from flows.handoff import handoff
+from flows.states import Sync as S
+
+WINDOW = timedelta(hours=48)
+MILESTONES = (0, 50)  # started, halfway: the progress updates worth a message
+
+
+def time_left(ctx: Ctx) -> timedelta | None:
+    if ctx.journey.connected_at is None:
+        return None
+    return max(ctx.journey.connected_at + WINDOW - ctx.now, timedelta(0))
+
+
+def status_answer(ctx: Ctx) -> Say:
+    """The sync's real state, for 'is it connected yet?' asked at any point."""
+    j = ctx.journey
+    left = time_left(ctx)
+    return Say("sync/status", topic=Topic.SYNC_STATUS, vars={
+        "connected": bool(j.connections),
+        "regions": [c.region for c in j.connections],
+        "status": j.sync_status or "waiting",
+        "progress": j.sync_progress,
+        "hours_left": None if left is None else int(left.total_seconds() // 3600),
+        "case_open": j.case_status in ("open", "claimed"),
+    })
+
+
+def on_sync(ctx: Ctx) -> Step:
+    """A sync update from the platform, in whatever state the conversation is."""
+    j = ctx.journey
+    status = str(ctx.data.get("status", ""))
+    progress = int(ctx.data.get("progress", 0) or 0)
+    j.sync_updated_at = ctx.now
+    if status == "completed":
+        j.sync_status, j.sync_progress = "completed", 100
+        done = Say("sync/completed", topic=Topic.SYNC_STATUS)
+        if ctx.state == S.SYNCING:
+            return goto(S.DONE, done, effects=(CancelTimers("sync_overdue"),))
+        return stay(done, effects=(CancelTimers("sync_overdue"),))
+    if status == "failed":
+        j.sync_status = "failed"
+        j.note_error("sync_failed", ctx.state, ctx.now, detail=str(ctx.data.get("error", "")))
+        step = handoff(ctx, "sync_failed")
+        return Step(to=step.to, say=(Say("sync/failed", topic=Topic.SYNC_OVERDUE,
+                                         vars={"error": str(ctx.data.get("error", ""))}), *step.say),
+                    effects=(CancelTimers("sync_overdue"), *step.effects))
+    # A status that goes backwards is kept as the higher figure: the customer never sees progress shrink.
+    j.sync_status = "in_progress"
+    j.sync_progress = max(j.sync_progress, min(progress, 99))
+    reached = [m for m in MILESTONES if j.sync_progress >= m and m > j.sync_reported]
+    if not reached:
+        return stay()
+    j.sync_reported = reached[-1]
+    return stay(Say("sync/progress", topic=Topic.SYNC_STATUS, vars={"progress": j.sync_progress}))
+
+
+def on_overdue(ctx: Ctx) -> Step:
+    """48 hours after connecting without a completed sync: a Data Strategist takes over."""
+    if ctx.journey.sync_status == "completed":
+        return stay()
+    ctx.journey.note_error("sync_overdue", ctx.state, ctx.now, detail="first sync not complete after 48 h")
+    step = handoff(ctx, "sync_overdue")
+    return Step(to=step.to, say=(Say("sync/overdue", topic=Topic.SYNC_OVERDUE), *step.say),
+                effects=step.effects)
+
+
+FLOW = Flow(
+    name="sync",
+    summary="Waiting for the first sync (up to 48 h), reporting progress, and its end.",
+    entry=S.SYNCING,
+    states={
+        S.SYNCING: Node(topic=Topic.SYNC_STATUS, say="sync/syncing", exits=(S.DONE,), resumable=False),
+        S.DONE: Node(topic=Topic.SYNC_STATUS, resumable=False),
+    },
+)
