@@ -236,13 +236,17 @@ _UNIT_HOURS: Final[dict[str, float]] = {
     "minute": 0.01, "min": 0.01, "hour": 1, "hr": 1, "h": 1, "day": 24, "d": 24,
     "week": 168, "wk": 168, "month": 720,
 }  # fmt: skip
+# A duration counts as a wait only in words like "been 3 days", "after 48h", "2 days ago".
 _DURATION_RE: Final = re.compile(
-    r"\b(\d+(?:\.\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|few|couple(?: of)?|several)"
+    r"\b(?:(been|after|over|than|past|waited|waiting|for|since|it's|its|day|now)\s+(?:about\s+|almost\s+|nearly\s+)?)?"
+    r"(\d+(?:\.\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|few|couple(?: of)?|several)"
     r"\s*\+?\s*(minute|min|hour|hr|h|day|d|week|wk|month)s?\b"
+    r"(\s+(?:ago|later|passed|now|already|have passed|has passed|gone|since|and still|still|of (?:syncing|waiting)))?"
 )
 _LONG_WAIT_RE: Final = re.compile(
     r"\b(last week|since (?:last )?(?:monday|tuesday|wednesday|thursday|friday|last week)"
-    r"|ages|forever|for days|days now|days later|whole week|over the weekend|after the weekend)\b"
+    r"|ages|forever|for days|days now|days later|whole week|over the weekend|after the weekend"
+    r"|(?:2nd|3rd|[4-9]th|second|third|fourth|fifth) day)\b"
 )
 
 _SHORT_WAIT_RE: Final = re.compile(
@@ -256,10 +260,12 @@ def _wait_marker(text: str) -> str:
     """A token for how long they say they waited: long waits (>= 48 h) point to an overdue sync."""
     longest = -1.0
     for m in _DURATION_RE.finditer(text):
-        amount = m.group(1)
+        if m.group(1) is None and m.group(4) is None:
+            continue  # "90 days of history", "is 48 hours normal": a length, not a wait
+        amount = m.group(2)
         number = _NUMBER_WORDS.get(amount)
         value = float(amount) if number is None else float(number)
-        longest = max(longest, value * _UNIT_HOURS[m.group(2)])
+        longest = max(longest, value * _UNIT_HOURS[m.group(3)])
     if _LONG_WAIT_RE.search(text) or len(set(_WEEKDAY_RE.findall(text))) >= 2:
         longest = max(longest, 72.0)
     if longest < 0 and _SHORT_WAIT_RE.search(text):
@@ -276,7 +282,8 @@ def normalize(text: str) -> str:
         text = pattern.sub(repl, text)
     words = [_SLANG.get(w, w) for w in _WORD_RE.findall(text)]
     out = " ".join(words)
-    return out + _wait_marker(out)
+    market = " zzmarket" if _NAME_RE.search(text) or _AMAZON_DOMAIN_RE.search(text) or _BARE_TLD_RE.search(text) else ""
+    return out + _wait_marker(out) + market
 
 
 _SPLIT_RE: Final = re.compile(
@@ -310,7 +317,7 @@ _COUNTRY_NAMES: Final[dict[str, str]] = {
     "u.s.a.": "US", "u.s.a": "US", "u.s.": "US", "america": "US", "american": "US",
     "stateside": "US",
     "canada": "CA", "canadian": "CA",
-    "mexico": "MX", "méxico": "MX", "mexican": "MX", "méxico": "MX",
+    "mexico": "MX", "méxico": "MX", "mexican": "MX",
     "brazil": "BR", "brasil": "BR", "brazilian": "BR",
     "united kingdom": "UK", "great britain": "UK", "britain": "UK", "british": "UK",
     "england": "UK", "scotland": "UK", "wales": "UK", "u.k.": "UK", "uk": "UK", "gb": "UK",

@@ -167,7 +167,7 @@ def regions(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] 
 @bench_app.command("turns")
 def bench_turns(
     conversations: int = 200,
-    database_url: Annotated[str | None, typer.Option(help="also PostgreSQL, e.g. postgresql://postgres@localhost/test")] = None,
+    database_url: Annotated[str | None, typer.Option(help="also run on this database (PostgreSQL)")] = None,
     memory_conversations: int = 10_000,
 ) -> None:
     """Drive scripted journeys through the engine: turns/s, p50/p99 per turn, memory of open conversations."""

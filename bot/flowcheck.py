@@ -64,8 +64,8 @@ def problems(templates: Templates, knowledge: Knowledge) -> list[str]:
     roots = {flows.START.value, Handoff.WAITING.value, *(s.value for s in flows.ENTRY_POINTS.values()),
              *(s.value for s in RETURN_STEPS.values())}
     reached = _reachable(graph, roots)
-    for state in sorted(set(graph) - reached):
-        found.append(f"{state}: unreachable from the start, the entry points and the handoff")
+    for name in sorted(set(graph) - reached):
+        found.append(f"{name}: unreachable from the start, the entry points and the handoff")
     for topic in sorted(set(Topic) - knowledge.topics_covered()):
         found.append(f"topic {topic.value}: no knowledge article has it as its main topic")
     return found

@@ -127,9 +127,8 @@ class Runner:
             return handoff(ctx, "customer_request")
         if option.to is not None:
             return goto(option.to)
-        if node.on_choice is not None:
-            return node.on_choice(ctx)
-        return stay(reprompt=True)
+        step = node.on_choice(ctx) if node.on_choice is not None else None
+        return step or stay(reprompt=True)
 
     def _read_text(self, node: Node, ctx: Ctx) -> tuple[Step, bool]:
         heard = ctx.heard

@@ -13,14 +13,14 @@ from enum import StrEnum
 from bot.types import InboundKind, Topic
 from flows import connect, handoff, home, prerequisites, region, signin, signup, sp_api, sync
 from flows.base import Ctx, Flow, Handler, Say, Step
-from flows.states import Connect, Prereq, Region, Signup
+from flows.states import Connect, Home, Prereq, Region, Signup
 
 FLOWS: tuple[Flow, ...] = (
     home.FLOW, connect.FLOW, prerequisites.FLOW, signup.FLOW, region.FLOW,
     signin.FLOW, sp_api.FLOW, sync.FLOW, handoff.FLOW,
 )
 
-START = home.S.IDLE
+START = Home.IDLE
 
 ENTRY_POINTS: Mapping[Topic, StrEnum] = {
     Topic.CONNECT_START: Connect.ROUTE,

@@ -9,7 +9,6 @@ from flows.base import Ctx, Flow, Node, OpenCase, Say, Step, UpdateCase, goto, s
 from flows.states import ALL_STATES, Connect, Region, Signin, SpApi, Sync
 from flows.states import Handoff as S
 
-
 REASON_TOPICS: dict[str, Topic] = {
     "customer_request": Topic.HANDOFF_REQUEST,
     "agent_handoff": Topic.HANDOFF_REQUEST,

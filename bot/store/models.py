@@ -9,8 +9,12 @@ from sqlalchemy import JSON, Column, DateTime, Index, Text
 from sqlmodel import Field, SQLModel
 
 
-def _at(index: bool = False) -> Any:
-    return Field(sa_type=DateTime(timezone=True), index=index)  # type: ignore[call-overload]
+def _at() -> Any:
+    return Field(sa_column_kwargs={}, sa_type=DateTime(timezone=True))
+
+
+def _at_or_none() -> Any:
+    return Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class Conversation(SQLModel, table=True):
@@ -64,7 +68,7 @@ class Timer(SQLModel, table=True):
     due_at: datetime = _at()
     status: str = Field(default="pending", max_length=16)  # pending | fired | cancelled
     created_at: datetime = _at()
-    fired_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    fired_at: datetime | None = _at_or_none()
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -79,7 +83,7 @@ class OutboxMessage(SQLModel, table=True):
     topic: str = Field(max_length=40)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _at()
-    delivered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    delivered_at: datetime | None = _at_or_none()
 
 
 class HandoffCase(SQLModel, table=True):
@@ -92,8 +96,8 @@ class HandoffCase(SQLModel, table=True):
     packet: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     opened_at: datetime = _at()
     claimed_by: str | None = Field(default=None, max_length=200)
-    claimed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
-    closed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    claimed_at: datetime | None = _at_or_none()
+    closed_at: datetime | None = _at_or_none()
 
 
 class ConnectionAttempt(SQLModel, table=True):
@@ -110,6 +114,6 @@ class ConnectionAttempt(SQLModel, table=True):
     state_token: str = Field(unique=True, max_length=100)
     created_at: datetime = _at()
     expires_at: datetime = _at()
-    used_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    used_at: datetime | None = _at_or_none()
     outcome: str = Field(default="", max_length=40)
     result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
