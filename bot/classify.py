@@ -62,7 +62,9 @@ MAX_CHARS: Final = 2000
 CLARIFY_BELOW: Final = 0.22
 
 # A clause of a multi-question message adds its topic only when this sure of it.
-_CLAUSE_MIN: Final = 0.40
+_CLAUSE_MIN = 0.40
+_WHOLE_MIN = 0.0
+_ORDER_BY_POSITION = True
 
 _C: Final = 1.0  # inverse regularisation of the linear SVM, chosen by cross-validation
 _CALIBRATION_FOLDS: Final = 3
@@ -818,31 +820,41 @@ class Classifier:
                 answered.append(Topic.CONNECT_REGION)
             return Understanding(tuple(answered), max(top_p, 0.9), slots)
 
-        # candidates: (tier, position, -probability, topic)
-        found: dict[Topic, tuple[int, int, float]] = {}
+        found: dict[Topic, tuple[int, float, float]] = {}  # topic -> (tier, order, -probability)
 
         def offer(topic: Topic, p: float, position: int, tier: int | None = None) -> None:
-            rank = (_PRIORITY.get(topic, _QUESTION_TIER) if tier is None else tier, position, -p)
+            if tier is None:
+                tier = _PRIORITY.get(topic, _QUESTION_TIER)
+            order = float(position) if _ORDER_BY_POSITION else -float(probs[self._index[topic]])
+            rank = (tier, order, -p)
             if topic not in found or rank < found[topic]:
                 found[topic] = rank
 
         handoff_p = float(probs[self._index[Topic.HANDOFF_REQUEST]])
         if len(clauses) > 1:
+            top_position, top_best = 0, -1.0
             for position, clause in enumerate(clauses):
                 c_probs = self.probabilities(normalize(clause))
                 c_best = int(c_probs.argmax())
                 c_top, c_p = self._topics[c_best], float(c_probs[c_best])
                 handoff_p = max(handoff_p, float(c_probs[self._index[Topic.HANDOFF_REQUEST]]))
-                if c_topic_is_answer(clause, c_top):
-                    offer(c_top, c_p, position, _ANSWER_TIER)
-                elif c_p >= _CLAUSE_MIN:
+                if float(c_probs[best]) > top_best:
+                    top_position, top_best = position, float(c_probs[best])
+                c_slots_only = _only_slot_words(clause)
+                if c_slots_only and _extract_answer_topics(clause):
+                    for t in _extract_answer_topics(clause):
+                        offer(t, c_p, position, _ANSWER_TIER)
+                elif c_p >= _CLAUSE_MIN and float(probs[c_best]) >= _WHOLE_MIN:
                     offer(c_top, c_p, position)
-            if top_p >= self.clarify_below and top not in found:
-                offer(top, top_p, len(clauses))
+            if top_p >= self.clarify_below:
+                offer(top, top_p, top_position)
         elif top_p >= self.clarify_below:
             offer(top, top_p, 0)
         if Topic.HANDOFF_REQUEST not in found and handoff_p >= 0.15 and _HANDOFF_RE.search(whole):
             offer(Topic.HANDOFF_REQUEST, handoff_p, 0)
+        if slots.error_codes and Topic.CONNECT_AMAZON_ERROR not in found:
+            amazon_p = float(probs[self._index[Topic.CONNECT_AMAZON_ERROR]])
+            offer(Topic.CONNECT_AMAZON_ERROR, max(amazon_p, 0.5), 0)
 
         real = [t for t in found if t not in (Topic.CLARIFY, Topic.OFF_TOPIC)]
         if real:
@@ -857,8 +869,13 @@ class Classifier:
         return Understanding(tuple(ordered), confidence, slots)
 
 
-def c_topic_is_answer(clause: str, topic: Topic) -> bool:
-    """A clause that only states an account type or marketplaces ("we're a seller")."""
-    if topic not in (Topic.CONNECT_ACCOUNT_TYPE, Topic.CONNECT_REGION):
-        return False
-    return _only_slot_words(clause)
+def _extract_answer_topics(clause: str) -> tuple[Topic, ...]:
+    """The topics a clause made only of slot values answers ("we're a seller", "UK and DE")."""
+    topics: list[Topic] = []
+    if extract_account_type(clause):
+        topics.append(Topic.CONNECT_ACCOUNT_TYPE)
+    if extract_marketplaces(clause):
+        topics.append(Topic.CONNECT_REGION)
+    return tuple(topics)
+
+

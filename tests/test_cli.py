@@ -1,0 +1,90 @@
+"""The command line as people use it: scripted chat, exit codes, flows, regions, bad databases."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = [
+    '{"user": {"id": "u1", "org": "acme", "channel": "webchat"}}',
+    '{"say": "hi, we\'re a vendor and want to connect our account"}',
+    '{"click": "Yes"}',
+    '{"say": "we sell on amazon.de and amazon.fr"}',
+    '{"amazon": {"outcome": "allow", "profiles": [{"country": "DE", "type": "vendor"}, '
+    '{"country": "FR", "type": "vendor"}]}}',
+    '{"advance": "49h"}',
+]
+
+
+def _bot(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
+                          cwd=ROOT, timeout=120, env=env)
+
+
+def _lines(output: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+@pytest.mark.slow
+def test_the_protocol_example_runs_and_repeats_exactly() -> None:
+    first = _bot("chat", "--jsonl", stdin="\n".join(EXAMPLE) + "\n")
+    again = _bot("chat", "--jsonl", stdin="\n".join(EXAMPLE) + "\n")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == again.stdout, "the same script gives the same messages every time"
+    out = _lines(first.stdout)
+    link = next(m for m in out if "links" in m)
+    assert link["line"] == 4 and link["links"][0]["region"] == "EU"  # type: ignore[index]
+    last = [m for m in out if m["line"] == 6]
+    assert {m["audience"] for m in last} == {"customer", "strategist"}
+    assert any(m.get("case", {}).get("reason") == "sync_overdue" for m in last)  # type: ignore[attr-defined]
+    assert all(isinstance(m["topic"], str) and m["conversation"] == "c-1" for m in out)
+
+
+@pytest.mark.slow
+def test_bad_lines_are_reported_and_the_run_goes_on() -> None:
+    script = "\n".join([
+        "{not json", '{"shout": "hi"}', '{"say": "hi", "click": "x"}', '{"click": "Nonsense"}',
+        '{"amazon": {"outcome": "allow", "profiles": []}}', '{"advance": "soon"}',
+        '{"sync": {"status": "exploded"}}', '{"strategist": {"action": "claim"}}',
+        '{"say": "we are a seller, how do i connect?"}',
+    ]) + "\n"
+    result = _bot("chat", "--jsonl", stdin=script)
+    out = _lines(result.stdout)
+    errors = [m for m in out if "error" in m]
+    assert result.returncode == 2
+    assert [e["line"] for e in errors] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert all("Traceback" not in str(e["error"]) for e in errors)
+    assert any(m.get("line") == 9 and "text" in m for m in out), "the conversation still works afterwards"
+
+
+def test_flows_check_and_diagram() -> None:
+    assert _bot("flows", "check").returncode == 0
+    diagram = _bot("flows", "diagram", "signin")
+    assert diagram.returncode == 0 and diagram.stdout.startswith("%% flow signin\nflowchart TD")
+    assert "signin_send" in diagram.stdout and "no_profiles" in diagram.stdout
+    assert _bot("flows", "diagram", "nope").returncode == 2
+
+
+def test_regions_lists_every_marketplace_and_marks_unconfirmed_rows() -> None:
+    rows = json.loads(_bot("regions", "--json").stdout)
+    by_code = {r["code"]: r for r in rows}
+    assert by_code["DE"]["region"] == "EU" and by_code["JP"]["authorization_url"].startswith("https://apac.")
+    assert by_code["IE"]["confirmed"] is False
+    assert "NO:" in _bot("regions").stdout
+
+
+def test_an_unreachable_database_is_a_clear_error() -> None:
+    result = _bot("chat", "--jsonl", "--database-url", "postgresql+psycopg://postgres@127.0.0.1:1/none", stdin="")
+    assert result.returncode == 2
+    assert "cannot reach the database" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unmigrated_database_is_a_clear_error(pg_url: str) -> None:
+    result = _bot("chat", "--jsonl", "--database-url", pg_url, stdin="")
+    assert result.returncode == 2
+    assert "python -m bot db upgrade" in result.stderr and "Traceback" not in result.stderr
