@@ -19,6 +19,7 @@ becomes `Topic.CLARIFY` with a low confidence.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -59,12 +60,12 @@ MAX_CHARS: Final = 2000
 # A topic scoring below this is not trusted: the message becomes `clarify`. Picked by 5-fold
 # cross-validation on the phrasings (`python -m bot.classify_bench --tune`), which maximises
 # accuracy when every prediction under the threshold counts as `clarify`.
-CLARIFY_BELOW: Final = 0.22
+CLARIFY_BELOW: Final = 0.30
 
 # A clause of a multi-question message adds its topic only when this sure of it.
 _CLAUSE_MIN = 0.40
-_WHOLE_MIN = 0.0
-_ORDER_BY_POSITION = True
+# ... and goes before the message's main topic (as a blocker or error) only when this sure.
+_JUMP_MIN = 0.90
 
 _C: Final = 1.0  # inverse regularisation of the linear SVM, chosen by cross-validation
 _CALIBRATION_FOLDS: Final = 3
@@ -379,16 +380,33 @@ def _max_typos(name: str) -> int:
     return 1 if len(name) <= 7 else 2
 
 
-def _fuzzy_country(token: str, names: Sequence[str]) -> str | None:
-    if token in _FUZZY_STOP or token in _COUNTRY_NAMES:
+_FUZZY_BY_INITIAL: Final[dict[str, tuple[str, ...]]] = {
+    initial: tuple(n for n in _FUZZY_NAMES if n[0] == initial) for initial in {n[0] for n in _FUZZY_NAMES}
+}
+
+
+@functools.lru_cache(maxsize=8192)
+def _fuzzy_country(token: str) -> str | None:
+    """The country name a misspelt word stands for ("germny" -> "germany"), if any."""
+    names = _FUZZY_BY_INITIAL.get(token[:1])
+    if not names or token in _FUZZY_STOP or token in _COUNTRY_NAMES:
         return None
     best = process.extractOne(token, names, scorer=OSA.distance, score_cutoff=2)
     if best is None:
         return None
     name, distance, _ = best
-    if distance > _max_typos(name) or abs(len(name) - len(token)) > 2 or token[0] != name[0]:
+    if distance > _max_typos(name) or abs(len(name) - len(token)) > 2:
         return None
     return name
+
+
+@functools.lru_cache(maxsize=4096)
+def _fuzzy_pair(pair: str) -> str | None:
+    """The two-word country name a misspelt pair stands for ("untied states")."""
+    if pair[:1] not in "usg" or pair in _COUNTRY_NAMES:
+        return None
+    best = process.extractOne(pair, _FUZZY_PAIRS, scorer=OSA.distance, score_cutoff=2)
+    return None if best is None else best[0]
 
 
 def extract_marketplaces(text: str) -> tuple[str, ...]:
@@ -421,16 +439,13 @@ def extract_marketplaces(text: str) -> tuple[str, ...]:
             continue
         found.append((m.start(), "UK" if code == "GB" else code))
     for m in _FUZZY_TOKEN_RE.finditer(low):
-        name = _fuzzy_country(m.group(0), _FUZZY_NAMES)
+        name = _fuzzy_country(m.group(0))
         if name is not None:
             found.append((m.start(), _COUNTRY_NAMES[name]))
     for m in _FUZZY_PAIR_RE.finditer(low):
-        pair = re.sub(r"\s+", " ", m.group(1))
-        if pair in _COUNTRY_NAMES:
-            continue
-        best = process.extractOne(pair, _FUZZY_PAIRS, scorer=OSA.distance, score_cutoff=2)
-        if best is not None:
-            found.append((m.start(1), _COUNTRY_NAMES[best[0]]))
+        pair_name = _fuzzy_pair(" ".join(m.group(1).split()))
+        if pair_name is not None:
+            found.append((m.start(1), _COUNTRY_NAMES[pair_name]))
     codes: list[str] = []
     for _, code in sorted(found):
         if code not in codes:
@@ -439,12 +454,14 @@ def extract_marketplaces(text: str) -> tuple[str, ...]:
 
 
 def _mostly_upper(text: str) -> bool:
-    letters = [ch for ch in text if ch.isalpha()]
+    """Shouting ("HELP US IT DOESNT WORK"): then capitals say nothing about country codes."""
+    letters = [ch for word in re.findall(r"[^\W\d_]{3,}", text) for ch in word]
     return len(letters) >= 6 and sum(ch.isupper() for ch in letters) > 0.6 * len(letters)
 
 
 _VENDOR_RE: Final = re.compile(
     r"\bv[ae]nd[oe]?rs?\b|\b1p\b|\b1st[- ]party\b|\bfirst[- ]party\b|\bvc\b|\bvendor[- ]?central\b"
+    r"|\bwholesale\b|\bsuppliers?\b|\bsell(?:s|ing)? (?:directly |wholesale )?to amazon\b"
 )
 _SELLER_RE: Final = re.compile(
     r"\bsel+e?rs?\b|\b3p\b|\b3rd[- ]party\b|\bthird[- ]party\b|\bsc\b|\bfba\b|\bfbm\b"
@@ -453,6 +470,9 @@ _SELLER_RE: Final = re.compile(
 _NEGATED_BEFORE: Final = re.compile(r"\b(?:not|no|isn't|aren't|never)\s+(?:an?\s+|the\s+)?$")
 _BOTH_RE: Final = re.compile(r"\b(?:both|hybrid|as well as|each)\b")
 _CHOICE_BETWEEN: Final = re.compile(r"\b(?:or|vs\.?|versus|difference|differ|between)\b")
+_CORRECTION_RE: Final = re.compile(
+    r"\b(?:actually|instead|wrong|mistake|mistakenly|accident|accidentally|by error|meant|rather|not)\b"
+)
 _BOTH_ALONE_RE: Final = re.compile(r"^\W*(?:we have |we're |we are |it's |its )?(?:both|hybrid)\W*$")
 _THIRD_PARTY_TOOL: Final = re.compile(r"third[- ]party\s+(?:app|tool|software|integrat|access|compan)")
 
@@ -481,14 +501,16 @@ def extract_account_type(text: str) -> str | None:
     between = low[lo:hi]
     if _CHOICE_BETWEEN.search(between) or _CHOICE_BETWEEN.search(low[max(0, lo - 25) : lo]):
         return None
-    if _BOTH_RE.search(low) or re.search(r"\b(?:and|&|\+)\b|[&+/]", between):
-        return "both"
-    return mentions[-1][2]
+    if _CORRECTION_RE.search(low) and not _BOTH_RE.search(low):
+        return mentions[-1][2]  # "picked seller by mistake, we're actually vendor"
+    return "both"
 
 
 _AGENCY_YES_RE: Final = re.compile(
     r"\bagenc(?:y|ies)\b|\b(?:our|my|a|the|this|their)\s+(?:clients?|customer's)\b|\bclients?'s?\b"
     r"|\bon behalf of\b|\bfreelancer\b|\bconsultan(?:t|cy)\b|\bwe manage (?:ads|amazon|accounts|brands)\b"
+    r"|\bhired us\b|\b(?:run|runs|running|manage|managing|handle|handling) (?:their|the brand's|the client's) "
+    r"(?:ppc|ads|advertising|amazon|account)\b|\bbrands? we (?:manage|work for|run)\b"
 )
 _AGENCY_NOT_CLIENT: Final = re.compile(
     r"(?:email|unauthorized|unauthorised|invalid|oauth)[ _]client|client[ _]?(?:id|secret)"
@@ -645,7 +667,7 @@ def _only_slot_words(cleaned: str) -> bool:
     low = re.sub(r"(?<![A-Za-z])(?:" + "|".join(c.lower() for c in _CODES) + r")(?![A-Za-z])", " ", low)
     rest = [w for w in re.findall(r"[a-z']+", low) if w not in _FILLER]
     # fuzzy country names ("Germny") are not removed above; allow one leftover word for them
-    return len(rest) == 0 or (len(rest) == 1 and _fuzzy_country(rest[0], _FUZZY_NAMES) is not None)
+    return len(rest) == 0 or (len(rest) == 1 and _fuzzy_country(rest[0]) is not None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -674,25 +696,54 @@ _QUESTION_TIER: Final = 3
 _ANSWER_TIER: Final = 5  # a clause that only states a slot value ("we're a seller")
 
 
-@dataclass(frozen=True)
 class _Vectorizer:
-    """A fitted TfidfVectorizer read out for fast scoring of one text."""
+    """A fitted TfidfVectorizer read out for fast scoring of one text.
 
-    analyze: Callable[[str], list[str]]
-    vocabulary: dict[str, int]
-    idf: NDArray[np.float64]
-    offset: int
-    weight: float
+    Same numbers as `TfidfVectorizer.transform` (sublinear tf, idf, l2 norm), without building
+    a sparse matrix. Character n-grams of the `char_wb` kind never cross a space, so the columns
+    of each word are worked out once and kept (a bounded cache; words repeat a lot).
+    """
+
+    _CACHE_LIMIT: Final = 50_000
+
+    def __init__(self, fitted: TfidfVectorizer, offset: int, weight: float, per_word: bool) -> None:
+        self.analyze: Callable[[str], list[str]] = fitted.build_analyzer()
+        self.columns: dict[str, int] = {term: offset + int(col) for term, col in fitted.vocabulary_.items()}
+        self.idf: dict[int, float] = {offset + col: float(v) for col, v in enumerate(fitted.idf_)}
+        self.weight = weight
+        self.per_word = per_word
+        self._word_columns: dict[str, list[int]] = {}
+
+    def _columns_of_word(self, word: str) -> list[int]:
+        cols = self._word_columns.get(word)
+        if cols is None:
+            columns = self.columns
+            cols = [columns[t] for t in self.analyze(word) if t in columns]
+            if len(self._word_columns) >= self._CACHE_LIMIT:
+                self._word_columns.clear()
+            self._word_columns[word] = cols
+        return cols
+
+    def warm(self, texts: Iterable[str]) -> None:
+        if self.per_word:
+            for text in texts:
+                for word in text.split():
+                    self._columns_of_word(word)
 
     def features(self, text: str, index: list[int], value: list[float]) -> None:
-        counts = Counter(t for t in self.analyze(text) if t in self.vocabulary)
+        counts: Counter[int] = Counter()
+        if self.per_word:
+            for word in text.split():
+                counts.update(self._columns_of_word(word))
+        else:
+            columns = self.columns
+            counts.update(columns[t] for t in self.analyze(text) if t in columns)
         if not counts:
             return
-        cols = [self.vocabulary[t] for t in counts]
-        vals = [(1.0 + math.log(c)) * float(self.idf[j]) for j, c in zip(cols, counts.values(), strict=True)]
-        norm = math.sqrt(sum(v * v for v in vals))
-        scale = self.weight / norm
-        index.extend(self.offset + j for j in cols)
+        idf = self.idf
+        vals = [idf[c] if n == 1 else idf[c] * (1.0 + math.log(n)) for c, n in counts.items()]
+        scale = self.weight / math.sqrt(math.fsum(v * v for v in vals))
+        index.extend(counts)
         value.extend(v * scale for v in vals)
 
 
@@ -768,9 +819,10 @@ class Classifier:
         self._topics: tuple[Topic, ...] = tuple(Topic(c) for c in model.classes_)
         self._index = {t: i for i, t in enumerate(self._topics)}
         self._vecs = (
-            _Vectorizer(char.build_analyzer(), dict(char.vocabulary_), char.idf_, 0, _CHAR_WEIGHT),
-            _Vectorizer(word.build_analyzer(), dict(word.vocabulary_), word.idf_, len(char.vocabulary_), _WORD_WEIGHT),
+            _Vectorizer(char, 0, _CHAR_WEIGHT, per_word=True),
+            _Vectorizer(word, len(char.vocabulary_), _WORD_WEIGHT, per_word=False),
         )
+        self._vecs[0].warm(texts)
         self._coef_t: NDArray[np.float64] = np.ascontiguousarray(model.coef_.T, dtype=np.float64)
         self._intercept: NDArray[np.float64] = np.asarray(model.intercept_, dtype=np.float64)
 
@@ -807,66 +859,83 @@ class Classifier:
         clauses = split_clauses(cleaned)
         if not clauses:
             return Understanding((Topic.CLARIFY,), 0.0, slots)
-        whole = normalize(cleaned)
+        if (slots.account_type or slots.marketplaces) and _only_slot_words(cleaned):
+            # a bare answer such as "vendor", "we're 3P" or "amazon.de and .fr"
+            answered = (Topic.CONNECT_ACCOUNT_TYPE,) if slots.account_type else ()
+            answered += (Topic.CONNECT_REGION,) if slots.marketplaces else ()
+            return Understanding(answered, 0.9, slots)
+
+        # Classify each clause; greetings and thanks ("hi team", "thanks!") are set aside so
+        # they do not water down the question next to them.
+        parts = [_Clause(i, c, self.probabilities(normalize(c))) for i, c in enumerate(clauses)] if len(clauses) > 1 else []
+        content = [c for c in parts if not self._is_pleasantry(c)]
+        if parts and content and len(content) < len(parts):
+            whole = " ".join(normalize(c.text) for c in content)
+        else:
+            whole = normalize(cleaned)
+            content = parts
         probs = self.probabilities(whole)
         best = int(probs.argmax())
         top, top_p = self._topics[best], float(probs[best])
 
-        if _only_slot_words(cleaned) and (slots.account_type or slots.marketplaces):
-            answered: list[Topic] = []
-            if slots.account_type:
-                answered.append(Topic.CONNECT_ACCOUNT_TYPE)
-            if slots.marketplaces:
-                answered.append(Topic.CONNECT_REGION)
-            return Understanding(tuple(answered), max(top_p, 0.9), slots)
+        # rank: (group, tier, position); group 0 = a person asked for, 1 = blockers that are
+        # clearly asked about before the main topic, 2 = the main topic, 3 = the other questions
+        found: dict[Topic, tuple[tuple[int, int, int], float]] = {}
 
-        found: dict[Topic, tuple[int, float, float]] = {}  # topic -> (tier, order, -probability)
+        def offer(topic: Topic, p: float, rank: tuple[int, int, int]) -> None:
+            if topic not in found or rank < found[topic][0]:
+                found[topic] = (rank, p)
 
-        def offer(topic: Topic, p: float, position: int, tier: int | None = None) -> None:
-            if tier is None:
-                tier = _PRIORITY.get(topic, _QUESTION_TIER)
-            order = float(position) if _ORDER_BY_POSITION else -float(probs[self._index[topic]])
-            rank = (tier, order, -p)
-            if topic not in found or rank < found[topic]:
-                found[topic] = rank
-
+        main_tier = _PRIORITY.get(top, _QUESTION_TIER)
+        if top_p >= self.clarify_below:
+            offer(top, top_p, (2, 0, 0))
         handoff_p = float(probs[self._index[Topic.HANDOFF_REQUEST]])
-        if len(clauses) > 1:
-            top_position, top_best = 0, -1.0
-            for position, clause in enumerate(clauses):
-                c_probs = self.probabilities(normalize(clause))
-                c_best = int(c_probs.argmax())
-                c_top, c_p = self._topics[c_best], float(c_probs[c_best])
-                handoff_p = max(handoff_p, float(c_probs[self._index[Topic.HANDOFF_REQUEST]]))
-                if float(c_probs[best]) > top_best:
-                    top_position, top_best = position, float(c_probs[best])
-                c_slots_only = _only_slot_words(clause)
-                if c_slots_only and _extract_answer_topics(clause):
-                    for t in _extract_answer_topics(clause):
-                        offer(t, c_p, position, _ANSWER_TIER)
-                elif c_p >= _CLAUSE_MIN and float(probs[c_best]) >= _WHOLE_MIN:
-                    offer(c_top, c_p, position)
-            if top_p >= self.clarify_below:
-                offer(top, top_p, top_position)
-        elif top_p >= self.clarify_below:
-            offer(top, top_p, 0)
-        if Topic.HANDOFF_REQUEST not in found and handoff_p >= 0.15 and _HANDOFF_RE.search(whole):
-            offer(Topic.HANDOFF_REQUEST, handoff_p, 0)
-        if slots.error_codes and Topic.CONNECT_AMAZON_ERROR not in found:
-            amazon_p = float(probs[self._index[Topic.CONNECT_AMAZON_ERROR]])
-            offer(Topic.CONNECT_AMAZON_ERROR, max(amazon_p, 0.5), 0)
+        has_answers = bool(slots.account_type or slots.marketplaces)
+        if len(content) > 1:
+            for clause in content:
+                c_best = int(clause.probs.argmax())
+                c_top, c_p = self._topics[c_best], float(clause.probs[c_best])
+                handoff_p = max(handoff_p, float(clause.probs[self._index[Topic.HANDOFF_REQUEST]]))
+                answers = _extract_answer_topics(clause.text) if has_answers and _only_slot_words(clause.text) else ()
+                for answer in answers:
+                    offer(answer, c_p, (3, _ANSWER_TIER, clause.position))
+                if answers or c_p < _CLAUSE_MIN or c_top in (Topic.CLARIFY, Topic.OFF_TOPIC):
+                    continue
+                tier = _PRIORITY.get(c_top, _QUESTION_TIER)
+                # a one- or two-word fragment ("Admin access? Campaigns?") elaborates, never leads
+                leads = tier < main_tier and c_p >= _JUMP_MIN and len(clause.text.split()) >= 3
+                group = 1 if leads else 3
+                offer(c_top, c_p, (group, tier, clause.position))
+        if handoff_p >= 0.15 and (top is Topic.HANDOFF_REQUEST or _HANDOFF_RE.search(whole)):
+            offer(Topic.HANDOFF_REQUEST, max(handoff_p, top_p if top is Topic.HANDOFF_REQUEST else 0.0), (0, 0, 0))
+        if slots.error_codes:
+            amazon_p = max(float(probs[self._index[Topic.CONNECT_AMAZON_ERROR]]), 0.5)
+            offer(Topic.CONNECT_AMAZON_ERROR, amazon_p, (1, 1, 0))
 
-        real = [t for t in found if t not in (Topic.CLARIFY, Topic.OFF_TOPIC)]
-        if real:
-            for t in (Topic.CLARIFY, Topic.OFF_TOPIC):
-                found.pop(t, None)
+        vague = top in (Topic.CLARIFY, Topic.OFF_TOPIC)
+        real = [p for t, (_, p) in found.items() if t not in (Topic.CLARIFY, Topic.OFF_TOPIC)]
+        if real and (not vague or max(real) >= min(top_p, 0.6)):
+            found.pop(Topic.CLARIFY, None)
+            found.pop(Topic.OFF_TOPIC, None)
+        elif real:
+            found = {top: found[top]}  # a confident "anything else" beats a weak clause
         if not found:
             if slots.yes_no is not None and len(whole.split()) <= 4:
                 return Understanding((top,), top_p, slots)  # a bare answer: the caller reads yes_no
             return Understanding((Topic.CLARIFY,), top_p, slots)
-        ordered = sorted(found, key=lambda t: found[t])
-        confidence = -found[ordered[0]][2]
-        return Understanding(tuple(ordered), confidence, slots)
+        ordered = sorted(found, key=lambda t: found[t][0])
+        return Understanding(tuple(ordered), found[ordered[0]][1], slots)
+
+    def _is_pleasantry(self, clause: _Clause) -> bool:
+        best = self._topics[int(clause.probs.argmax())]
+        return best in (Topic.CLARIFY, Topic.OFF_TOPIC) and len(clause.text.split()) <= 5
+
+
+@dataclass(frozen=True)
+class _Clause:
+    position: int
+    text: str
+    probs: NDArray[np.float64]
 
 
 def _extract_answer_topics(clause: str) -> tuple[Topic, ...]:

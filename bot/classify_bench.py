@@ -205,7 +205,7 @@ def _scored(truth: Topic, top: Topic, p: float, threshold: float) -> bool:
 
 
 def tune_threshold(
-    outcomes: Sequence[tuple[Topic, Topic, float]], tolerance: float = 0.005
+    outcomes: Sequence[tuple[Topic, Topic, float]], tolerance: float = 0.0025
 ) -> tuple[float, float]:
     """The clarify threshold to use, and its out-of-fold accuracy.
 

@@ -14,24 +14,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Connection, insert, text, update
 from sqlalchemy import Engine as DbEngine
-from sqlalchemy import func, text, update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
 
 from bot.amazon.links import LinkBuilder, TokenSource, random_tokens
 from bot.amazon.marketplaces import REGION_NAMES, Region, marketplace
 from bot.clock import Clock, as_utc
 from bot.config import Settings
 from bot.runner import Outcome, Planned, Runner
-from bot.store.models import (
-    ConnectionAttempt,
-    Conversation,
-    HandoffCase,
-    OutboxMessage,
-    ProcessedKey,
-    Timer,
-    TranscriptEntry,
+from bot.store.rows import (
+    ATTEMPTS,
+    CASES,
+    OUTBOX,
+    TIMERS,
+    TRANSCRIPT,
+    AttemptRow,
+    ConversationRow,
+    Statements,
 )
 from bot.types import Audience, CaseRef, ConversationKey, Inbound, InboundKind, Link, Outbound, Topic
 from flows.base import CancelTimers, OpenCase, StartTimer, UpdateCase
@@ -43,7 +42,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("connectbot.engine")
 
-MAX_TEXT = 4000  # characters of one customer message kept; the rest is cut, and the customer told
+MAX_TEXT = 4000  # characters of one customer message kept
 
 
 class BadInput(ValueError):
@@ -59,6 +58,14 @@ class TurnResult:
     @property
     def conversation(self) -> str:
         return f"c-{self.conversation_id}"
+
+
+@dataclass
+class CaseRow:
+    id: int
+    status: str
+    reason: str
+    packet: dict[str, Any]
 
 
 REASON_TEXT = {
@@ -87,6 +94,7 @@ class Engine:
         self.tokens = tokens
         self.links = LinkBuilder(settings)
         self._postgres = db.dialect.name == "postgresql"
+        self.sql = Statements(self._postgres)
 
     # ---- public entry points --------------------------------------------------------------
 
@@ -96,40 +104,36 @@ class Engine:
         if inbound.kind == InboundKind.SAY:
             # Classifying is CPU-only: done before the transaction so the row lock stays short.
             heard = self.classifier.understand(inbound.text[:MAX_TEXT])
-        with Session(self.db, expire_on_commit=False) as session, session.begin():
-            conversation = self._lock_conversation(session, key)
-            return self._turn(session, conversation, inbound, heard)
+        with self.db.begin() as conn:
+            conversation = self._lock_conversation(conn, key)
+            return self._turn(conn, conversation, inbound, heard)
 
     def complete_link(self, state_token: str, verdict: dict[str, Any]) -> TurnResult:
         """Amazon answered a link: mark it used (once only) and let the conversation act on it."""
-        with Session(self.db, expire_on_commit=False) as session, session.begin():
-            attempt = session.exec(select(ConnectionAttempt).where(
-                ConnectionAttempt.state_token == state_token).with_for_update()).first()
+        with self.db.begin() as conn:
+            attempt = self.sql.attempt(conn, state_token)
             if attempt is None:
                 raise BadInput("this sign-in link is unknown")
             if attempt.used_at is not None:
                 raise BadInput("this sign-in link was already used")
             now = self.clock.now()
-            if as_utc(attempt.expires_at) < now:
+            if attempt.expires_at < now:
                 raise BadInput("this sign-in link has expired")
-            attempt.used_at = now
-            attempt.outcome = str(verdict.get("result", ""))
-            attempt.result = verdict
-            session.add(attempt)
-            conversation = self._lock_conversation_by_id(session, attempt.conversation_id)
+            conn.execute(update(ATTEMPTS).where(ATTEMPTS.c.id == attempt.id).values(
+                used_at=now, outcome=str(verdict.get("result", "")), result=verdict))
+            conversation = self._lock_conversation_by_id(conn, attempt.conversation_id)
             inbound = Inbound(InboundKind.AMAZON, key=f"oauth:{state_token}",
                               data={**verdict, "link": attempt.kind})
-            return self._turn(session, conversation, inbound, None)
+            return self._turn(conn, conversation, inbound, None)
 
-    def pending_link(self, conversation_id: int) -> ConnectionAttempt | None:
+    def pending_link(self, conversation_id: int) -> AttemptRow | None:
         """The newest link of a conversation not used yet: what 'the customer opens the link' opens."""
-        with Session(self.db, expire_on_commit=False) as session:
-            return session.exec(
-                select(ConnectionAttempt)
-                .where(ConnectionAttempt.conversation_id == conversation_id,
-                       col(ConnectionAttempt.used_at).is_(None))
-                .order_by(col(ConnectionAttempt.id).desc())
-            ).first()
+        with self.db.connect() as conn:
+            return self.sql.newest_unused(conn, conversation_id)
+
+    def link(self, state_token: str) -> AttemptRow | None:
+        with self.db.connect() as conn:
+            return self.sql.attempt(conn, state_token[:100])
 
     def fire_due_timers(self, limit: int = 1000) -> list[TurnResult]:
         """Fire every timer due by now, oldest first, each in its own transaction."""
@@ -142,122 +146,104 @@ class Engine:
         return results
 
     def conversation_id_for(self, key: ConversationKey) -> int | None:
-        with Session(self.db) as session:
-            found = session.exec(select(Conversation.id).where(
-                Conversation.channel == key.channel.value, Conversation.org == key.org,
-                Conversation.user_id == key.user, Conversation.status == "open")).first()
-            return found
+        with self.db.connect() as conn:
+            row = self.sql.lock_open(conn, key.channel.value, key.org, key.user)
+            return row.id if row else None
+
+    def next_timer_due(self) -> datetime | None:
+        with self.db.connect() as conn:
+            return self.sql.earliest_due(conn)
 
     # ---- the turn -----------------------------------------------------------------------------
 
-    def _turn(self, session: Session, conversation: Conversation, inbound: Inbound,
-              heard: Any) -> TurnResult:
-        assert conversation.id is not None
+    def _turn(self, conn: Connection, conversation: ConversationRow, inbound: Inbound, heard: Any) -> TurnResult:
         result = TurnResult(conversation.id)
         now = self.clock.now()
-        if not self._first_time(session, inbound.key, conversation.id, now):
+        recorded = conn.execute(self.sql.record_key, {"key": inbound.key, "cid": conversation.id, "at": now}).first()
+        if recorded is None:
             result.duplicate = True
             return result
         journey = Journey.model_validate(conversation.slots)
         self._check(conversation, journey, inbound)
+        writes = _Writes()
+        writes.transcript.append(dict(conversation_id=conversation.id, at=now, direction="in", topic="",
+                                      kind=inbound.kind.value, text=_clean(inbound.text)[:MAX_TEXT],
+                                      data=_public(inbound.data)))
         case_before = journey.case_id
-        session.add(TranscriptEntry(conversation_id=conversation.id, at=now, direction="in",
-                                    kind=inbound.kind.value, text=_clean(inbound.text)[:MAX_TEXT],
-                                    data=_public(inbound.data)))
         outcome = self.runner.run(conversation.state, journey, inbound, heard, now)
-        case = self._apply_effects(session, conversation, outcome, case_before, now)
+        case = self._apply_effects(conn, conversation, outcome, case_before, writes, now)
         for planned in outcome.messages:
-            result.messages.append(self._send(session, conversation, outcome, planned, case, now))
-        if case is not None and outcome.effects and any(isinstance(e, OpenCase) for e in outcome.effects):
-            result.messages.append(self._ping(session, conversation, outcome, case, now))
-        conversation.state = outcome.state
-        conversation.slots = outcome.journey.model_dump(mode="json")
-        conversation.version += 1
-        conversation.updated_at = now
-        session.add(conversation)
+            result.messages.append(self._send(conversation, outcome, planned, case, writes, now))
+        if case is not None and any(isinstance(e, OpenCase) for e in outcome.effects):
+            result.messages.append(self._ping(conversation, case, writes, now))
+        writes.flush(conn)
+        conn.execute(self.sql.save_conversation, {
+            "cid": conversation.id, "b_state": outcome.state, "b_slots": outcome.journey.model_dump(mode="json"),
+            "b_version": conversation.version + 1, "b_now": now})
         return result
 
-    def _check(self, conversation: Conversation, journey: Journey, inbound: Inbound) -> None:
+    def _check(self, conversation: ConversationRow, journey: Journey, inbound: Inbound) -> None:
         if inbound.kind == InboundKind.CLICK and self.runner.find_option(conversation.state, inbound.text) is None:
             offered = ", ".join(o.label for o in self.runner.options_of(conversation.state)) or "none"
             raise BadInput(f"{inbound.text!r} is not a choice of the latest message (offered: {offered})")
         if inbound.kind == InboundKind.STRATEGIST and journey.case_id is None:
             raise BadInput("this conversation has no open case for a strategist to act on")
 
-    def _first_time(self, session: Session, key: str, conversation_id: int, now: datetime) -> bool:
-        if session.get(ProcessedKey, key) is not None:
-            return False
-        session.add(ProcessedKey(key=key, conversation_id=conversation_id, at=now))
-        try:
-            session.flush()
-        except IntegrityError:  # another process recorded it first
-            raise BadInput(f"event {key} is being handled already") from None
-        return True
-
     # ---- effects ------------------------------------------------------------------------------
 
-    def _apply_effects(self, session: Session, conversation: Conversation, outcome: Outcome,
-                       case_id: int | None, now: datetime) -> HandoffCase | None:
-        assert conversation.id is not None
+    def _apply_effects(self, conn: Connection, conversation: ConversationRow, outcome: Outcome,
+                       case_id: int | None, writes: _Writes, now: datetime) -> CaseRow | None:
         left = [s for s in outcome.left if s != outcome.state]
         if left:
-            session.execute(update(Timer).where(
-                col(Timer.conversation_id) == conversation.id, col(Timer.status) == "pending",
-                col(Timer.guard_state).in_(left)).values(status="cancelled"))
+            conn.execute(self.sql.cancel_guarded, {"cid": conversation.id, "states": left})
         for kind, after, guard in outcome.arm:
-            self._arm(session, conversation.id, kind, after, guard, now)
-        case = session.get(HandoffCase, case_id) if case_id else None
+            writes.timer(conversation.id, kind, after, guard, now)
+        case = self._load_case(conn, case_id)
         for effect in outcome.effects:
             if isinstance(effect, StartTimer):
-                guard = outcome.state if effect.guarded else ""
-                self._arm(session, conversation.id, effect.kind, effect.after, guard, now)
+                writes.timer(conversation.id, effect.kind, effect.after, outcome.state if effect.guarded else "", now)
             elif isinstance(effect, CancelTimers):
-                session.execute(update(Timer).where(
-                    col(Timer.conversation_id) == conversation.id, col(Timer.status) == "pending",
-                    col(Timer.kind) == effect.kind).values(status="cancelled"))
+                conn.execute(self.sql.cancel_kind, {"cid": conversation.id, "b_kind": effect.kind})
             elif isinstance(effect, OpenCase):
-                case = self._open_case(session, conversation, outcome, effect, now)
-            elif isinstance(effect, UpdateCase):
-                case = self._update_case(session, case, effect, now)
+                case = self._open_case(conn, conversation, outcome, effect, writes, now)
+            elif isinstance(effect, UpdateCase) and case is not None:
+                case = self._update_case(conn, case, effect, now)
         return case
 
-    def _arm(self, session: Session, conversation_id: int, kind: str, after: timedelta, guard: str,
-             now: datetime) -> None:
-        session.add(Timer(conversation_id=conversation_id, kind=kind, guard_state=guard,
-                          due_at=now + after, created_at=now))
-
-    def _open_case(self, session: Session, conversation: Conversation, outcome: Outcome, effect: OpenCase,
-                   now: datetime) -> HandoffCase:
-        assert conversation.id is not None
-        case = HandoffCase(conversation_id=conversation.id, reason=effect.reason, opened_at=now,
-                           packet=self._packet(session, conversation, outcome, effect, now))
-        session.add(case)
-        session.flush()
-        outcome.journey.case_id = case.id
-        outcome.journey.case_status = "open"
-        return case
-
-    def _update_case(self, session: Session, case: HandoffCase | None, effect: UpdateCase,
-                     now: datetime) -> HandoffCase | None:
-        if case is None:
+    def _load_case(self, conn: Connection, case_id: int | None) -> CaseRow | None:
+        if case_id is None:
             return None
-        case.status = effect.status
+        row = conn.execute(CASES.select().where(CASES.c.id == case_id)).first()
+        return CaseRow(row.id, row.status, row.reason, dict(row.packet)) if row else None
+
+    def _open_case(self, conn: Connection, conversation: ConversationRow, outcome: Outcome, effect: OpenCase,
+                   writes: _Writes, now: datetime) -> CaseRow:
+        writes.flush(conn)  # the packet's transcript includes this turn's message
+        packet = self._packet(conn, conversation, outcome, effect, now)
+        case_id = conn.execute(insert(CASES).values(
+            conversation_id=conversation.id, status="open", reason=effect.reason, packet=packet, opened_at=now,
+        ).returning(CASES.c.id)).scalar_one()
+        outcome.journey.case_id = case_id
+        outcome.journey.case_status = "open"
+        return CaseRow(case_id, "open", effect.reason, packet)
+
+    def _update_case(self, conn: Connection, case: CaseRow, effect: UpdateCase, now: datetime) -> CaseRow:
+        values: dict[str, Any] = {"status": effect.status}
         if effect.status == "claimed":
-            case.claimed_by = effect.by or case.claimed_by or "a Data Strategist"
-            case.claimed_at = now
+            values.update(claimed_by=effect.by or "a Data Strategist", claimed_at=now)
         if effect.status in ("returned", "resolved"):
-            case.closed_at = now
-        session.add(case)
+            values["closed_at"] = now
+        conn.execute(update(CASES).where(CASES.c.id == case.id).values(**values))
+        case.status = effect.status
         return case
 
-    def _packet(self, session: Session, conversation: Conversation, outcome: Outcome, effect: OpenCase,
+    def _packet(self, conn: Connection, conversation: ConversationRow, outcome: Outcome, effect: OpenCase,
                 now: datetime) -> dict[str, Any]:
         """Everything a strategist needs without reading the chat."""
         j = outcome.journey
         regions = list(dict.fromkeys([*(c.region for c in j.connections), *j.pending_regions,
                                       *(str(marketplace(m).region) for m in j.marketplaces)]))
-        transcript = session.exec(select(TranscriptEntry).where(
-            TranscriptEntry.conversation_id == conversation.id).order_by(col(TranscriptEntry.id))).all()
+        transcript = self.sql.transcript(conn, conversation.id)
         return {
             "customer": conversation.user_id, "org": conversation.org, "channel": conversation.channel,
             "conversation": f"c-{conversation.id}",
@@ -278,39 +264,27 @@ class Engine:
 
     # ---- messages -----------------------------------------------------------------------------
 
-    def _send(self, session: Session, conversation: Conversation, outcome: Outcome, planned: Planned,
-              case: HandoffCase | None, now: datetime) -> Outbound:
-        assert conversation.id is not None
+    def _send(self, conversation: ConversationRow, outcome: Outcome, planned: Planned, case: CaseRow | None,
+              writes: _Writes, now: datetime) -> Outbound:
         links: tuple[Link, ...] = ()
         if planned.link is not None:
-            links = (self._new_link(session, conversation.id, planned.link, outcome.journey, now),)
+            links = (self._new_link(writes, conversation.id, planned.link, outcome.journey, now),)
         case_ref = _case_ref(case) if planned.case_message and case is not None else None
         message = Outbound(audience=planned.audience, topic=planned.topic, text=planned.text,
                            choices=planned.choices, links=links, case=case_ref, at=now)
-        self._store(session, conversation.id, message, now)
+        writes.message(conversation.id, message, now)
         return message
 
-    def _ping(self, session: Session, conversation: Conversation, outcome: Outcome, case: HandoffCase,
-              now: datetime) -> Outbound:
-        assert conversation.id is not None
-        text = self.runner.templates.render("handoff/ping", {
+    def _ping(self, conversation: ConversationRow, case: CaseRow, writes: _Writes, now: datetime) -> Outbound:
+        text_ = self.runner.templates.render("handoff/ping", {
             "case_id": f"case-{case.id}", "packet": case.packet,
             "reason_text": REASON_TEXT.get(case.reason, case.reason)})
         message = Outbound(audience=Audience.STRATEGIST, topic=REASON_TOPICS.get(case.reason, Topic.HANDOFF_REQUEST),
-                           text=text, case=_case_ref(case), at=now)
-        self._store(session, conversation.id, message, now)
+                           text=text_, case=_case_ref(case), at=now)
+        writes.message(conversation.id, message, now)
         return message
 
-    def _store(self, session: Session, conversation_id: int, message: Outbound, now: datetime) -> None:
-        payload = outbound_json(message)
-        session.add(TranscriptEntry(conversation_id=conversation_id, at=now, direction="out",
-                                    kind=message.audience.value, topic=message.topic.value, text=message.text,
-                                    data={k: v for k, v in payload.items() if k in ("choices", "case")}))
-        session.add(OutboxMessage(conversation_id=conversation_id, audience=message.audience.value,
-                                  topic=message.topic.value, payload=payload, created_at=now))
-
-    def _new_link(self, session: Session, conversation_id: int, kind: str, journey: Journey,
-                  now: datetime) -> Link:
+    def _new_link(self, writes: _Writes, conversation_id: int, kind: str, journey: Journey, now: datetime) -> Link:
         token = self.tokens()
         expires = now + timedelta(minutes=self.settings.link_ttl_minutes)
         if kind == "signin":
@@ -325,69 +299,79 @@ class Engine:
             authorize = self.links.consent(markets[0], journey.account_type or "seller", token)
             central = "Vendor Central" if journey.account_type == "vendor" else "Seller Central"
             label = f"Approve SP-API in {central}"
-        session.add(ConnectionAttempt(conversation_id=conversation_id, kind=kind, region=region,
-                                      marketplaces=markets, account_type=journey.account_type or "",
-                                      state_token=token, created_at=now, expires_at=expires))
+        writes.attempts.append(dict(conversation_id=conversation_id, kind=kind, region=region, marketplaces=markets,
+                                    account_type=journey.account_type or "", state_token=token, created_at=now,
+                                    expires_at=expires, used_at=None, outcome="", result={}))
         return Link(label=label, url=self.links.short_url(token), authorize_url=authorize, region=region)
 
     # ---- locking ------------------------------------------------------------------------------
 
-    def _lock_conversation(self, session: Session, key: ConversationKey) -> Conversation:
+    def _lock_conversation(self, conn: Connection, key: ConversationKey) -> ConversationRow:
         if self._postgres:
             # Two first messages of a new conversation must not create it twice: serialise on the key.
             digest = int.from_bytes(hashlib.blake2b(
                 f"{key.channel}|{key.org}|{key.user}".encode(), digest_size=8).digest(), "big", signed=True)
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": digest})
-        found = session.exec(select(Conversation).where(
-            Conversation.channel == key.channel.value, Conversation.org == key.org,
-            Conversation.user_id == key.user, Conversation.status == "open",
-        ).order_by(col(Conversation.id).desc()).with_for_update()).first()
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": digest})
+        found = self.sql.lock_open(conn, key.channel.value, key.org, key.user)
         if found is not None:
             return found
-        now = self.clock.now()
         import flows  # the start state is the flows' to name
 
-        conversation = Conversation(channel=key.channel.value, org=key.org, user_id=key.user,
-                                    state=flows.START.value, slots={}, created_at=now, updated_at=now)
-        session.add(conversation)
-        session.flush()
-        return conversation
+        return self.sql.create(conn, key.channel.value, key.org, key.user, flows.START.value, self.clock.now())
 
-    def _lock_conversation_by_id(self, session: Session, conversation_id: int) -> Conversation:
-        found = session.exec(select(Conversation).where(Conversation.id == conversation_id)
-                             .with_for_update()).first()
+    def _lock_conversation_by_id(self, conn: Connection, conversation_id: int) -> ConversationRow:
+        found = self.sql.lock_by_id(conn, conversation_id)
         if found is None:
             raise BadInput(f"conversation c-{conversation_id} does not exist")
         return found
 
     def _fire_next_timer(self) -> TurnResult | None:
         now = self.clock.now()
-        with Session(self.db, expire_on_commit=False) as session, session.begin():
-            query = (select(Timer).where(Timer.status == "pending", col(Timer.due_at) <= now)
-                     .order_by(col(Timer.due_at), col(Timer.id)).limit(1))
-            if self._postgres:
-                query = query.with_for_update(skip_locked=True)
-            timer = session.exec(query).first()
+        with self.db.begin() as conn:
+            timer = conn.execute(self.sql.next_due_timer, {"now": now}).first()
             if timer is None:
                 return None
-            conversation = self._lock_conversation_by_id(session, timer.conversation_id)
-            timer.status = "fired"
-            timer.fired_at = now
-            session.add(timer)
-            if timer.guard_state and timer.guard_state != conversation.state:
-                timer.status = "cancelled"  # the state it guarded is gone; nothing to say
-                return TurnResult(conversation.id or 0)
+            conversation = self._lock_conversation_by_id(conn, timer.conversation_id)
+            stale = bool(timer.guard_state) and timer.guard_state != conversation.state
+            conn.execute(update(TIMERS).where(TIMERS.c.id == timer.id).values(
+                status="cancelled" if stale else "fired", fired_at=now))
+            if stale:  # the state it guarded is gone; nothing to say
+                return TurnResult(conversation.id)
             inbound = Inbound(InboundKind.TIMER, key=f"timer:{timer.id}",
                               data={"kind": timer.kind, "guard": timer.guard_state})
-            return self._turn(session, conversation, inbound, None)
-
-    def next_timer_due(self) -> datetime | None:
-        with Session(self.db) as session:
-            due = session.exec(select(func.min(Timer.due_at)).where(Timer.status == "pending")).first()
-            return as_utc(due) if due else None
+            return self._turn(conn, conversation, inbound, None)
 
 
-def _case_ref(case: HandoffCase) -> CaseRef:
+class _Writes:
+    """The rows a turn writes, sent as one multi-row INSERT per table when the turn is decided."""
+
+    def __init__(self) -> None:
+        self.transcript: list[dict[str, Any]] = []
+        self.outbox: list[dict[str, Any]] = []
+        self.timers: list[dict[str, Any]] = []
+        self.attempts: list[dict[str, Any]] = []
+
+    def timer(self, conversation_id: int, kind: str, after: timedelta, guard: str, now: datetime) -> None:
+        self.timers.append(dict(conversation_id=conversation_id, kind=kind, guard_state=guard, due_at=now + after,
+                                status="pending", created_at=now, fired_at=None))
+
+    def message(self, conversation_id: int, message: Outbound, now: datetime) -> None:
+        payload = outbound_json(message)
+        self.transcript.append(dict(conversation_id=conversation_id, at=now, direction="out",
+                                    kind=message.audience.value, topic=message.topic.value, text=message.text,
+                                    data={k: v for k, v in payload.items() if k in ("choices", "case")}))
+        self.outbox.append(dict(conversation_id=conversation_id, audience=message.audience.value,
+                                topic=message.topic.value, payload=payload, created_at=now, delivered_at=None))
+
+    def flush(self, conn: Connection) -> None:
+        for target, rows in ((TRANSCRIPT, self.transcript), (OUTBOX, self.outbox), (TIMERS, self.timers),
+                             (ATTEMPTS, self.attempts)):
+            if rows:
+                conn.execute(insert(target), rows)
+                rows.clear()
+
+
+def _case_ref(case: CaseRow) -> CaseRef:
     return CaseRef(id=f"case-{case.id}", status=case.status, reason=case.reason)
 
 

@@ -18,17 +18,15 @@ from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
-from sqlmodel import Session, select
 
 from bot.amazon.standin import scripted_verdict
 from bot.app import Services, build_services
-from bot.clock import as_utc
 from bot.config import Settings
 from bot.engine import BadInput, outbound_json
 from bot.runner import UnknownChoice
 from bot.store import migrate
 from bot.store.db import is_sqlite
-from bot.store.models import ConnectionAttempt
+from bot.store.rows import AttemptRow
 from bot.types import Channel, ConversationKey, Inbound, InboundKind
 from bot.worker import run_worker
 
@@ -77,8 +75,8 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
     @app.get("/readyz")
     def readyz() -> JSONResponse:
         try:
-            with Session(built.db) as session:
-                session.execute(text("SELECT 1"))
+            with built.db.connect() as conn:
+                conn.execute(text("SELECT 1"))
             current = migrate.is_current(built.db, settings.database_url)
         except Exception as exc:  # noqa: BLE001  readiness reports, it does not raise
             return JSONResponse({"ready": False, "database": f"unreachable: {type(exc).__name__}"}, 503)
@@ -109,7 +107,7 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
         if attempt.used_at is not None:
             return _page("This link was already used", "Each sign-in link works once. Ask the bot in the chat "
                          "for a new one if you need it.", 410)
-        if as_utc(attempt.expires_at) < built.clock.now():
+        if attempt.expires_at < built.clock.now():
             return _page("This link has expired", "Sign-in links work for 30 minutes. Ask the bot in the chat "
                          "for a fresh one.", 410)
         if attempt.kind == "signin":
@@ -124,9 +122,8 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
     return app
 
 
-def _attempt(services: Services, token: str) -> ConnectionAttempt | None:
-    with Session(services.db, expire_on_commit=False) as session:
-        return session.exec(select(ConnectionAttempt).where(ConnectionAttempt.state_token == token[:100])).first()
+def _attempt(services: Services, token: str) -> AttemptRow | None:
+    return services.engine.link(token)
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:

@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from bot.amazon.verify import judge_error, judge_profiles, profiles_from
-from bot.store.models import ConnectionAttempt
+from bot.store.rows import AttemptRow
 
 OUTCOMES = ("allow", "cancel", "invalid_scope", "expired_code", "error")
 
 
-def scripted_verdict(attempt: ConnectionAttempt, outcome: dict[str, Any]) -> dict[str, Any]:
+def scripted_verdict(attempt: AttemptRow, outcome: dict[str, Any]) -> dict[str, Any]:
     """The verdict for a scripted outcome on this link; ValueError for an outcome that makes no sense."""
     kind = str(outcome.get("outcome", ""))
     region = attempt.region
