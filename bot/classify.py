@@ -24,7 +24,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -35,9 +35,9 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from scipy.optimize import minimize_scalar
 from scipy.sparse import hstack
-from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped]
-from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyped]
-from sklearn.svm import LinearSVC  # type: ignore[import-untyped]
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.model_selection import StratifiedKFold
+from sklearn.svm import LinearSVC
 
 from bot.types import Topic
 
@@ -507,7 +507,7 @@ def extract_account_type(text: str) -> str | None:
 
 
 _AGENCY_YES_RE: Final = re.compile(
-    r"\bagenc(?:y|ies)\b|\b(?:our|my|a|the|this|their)\s+(?:clients?|customer's)\b|\bclients?'s?\b"
+    r"(?<!not an )\bagenc(?:y|ies)\b|\b(?:our|my|a|the|this|their)\s+(?:clients?|customer's)\b|\bclients?'s?\b"
     r"|\bon behalf of\b|\bfreelancer\b|\bconsultan(?:t|cy)\b|\bwe manage (?:ads|amazon|accounts|brands)\b"
     r"|\bhired us\b|\b(?:run|runs|running|manage|managing|handle|handling) (?:their|the brand's|the client's) "
     r"(?:ppc|ads|advertising|amazon|account)\b|\bbrands? we (?:manage|work for|run)\b"
@@ -515,6 +515,7 @@ _AGENCY_YES_RE: Final = re.compile(
 _AGENCY_NOT_CLIENT: Final = re.compile(
     r"(?:email|unauthorized|unauthorised|invalid|oauth)[ _]client|client[ _]?(?:id|secret)"
 )
+_NOT_AGENCY_RE: Final = re.compile(r"\b(?:not|no|isn't|aren't|never)\s+(?:an?\s+|using an?\s+)?agenc(?:y|ies)\b")
 _AGENCY_NO_RE: Final = re.compile(
     r"\bprivate owner\b|\bnot an agency\b|\bno agency\b|\bmy own (?:account|brand|store|business|company)\b"
     r"|\bour own (?:account|brand|store|business|company)\b|\bwe are the brand\b|\bwe're the brand\b"
@@ -524,6 +525,7 @@ _AGENCY_NO_RE: Final = re.compile(
 
 def extract_agency(text: str) -> bool | None:
     low = _AGENCY_NOT_CLIENT.sub(" ", text.lower())
+    low = _NOT_AGENCY_RE.sub(" not an agency ", low)
     yes = _AGENCY_YES_RE.search(low) is not None
     no = _AGENCY_NO_RE.search(low) is not None
     if yes and no:
@@ -777,7 +779,7 @@ def _fit_temperature(x: object, y: NDArray[np.str_]) -> float:
     scores = np.zeros((len(y), len(classes)))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     for train, held in splitter.split(np.zeros(len(y)), y_idx):
-        model = LinearSVC(C=_C).fit(x[train], y_idx[train])  # type: ignore[index]
+        model = LinearSVC(C=_C, random_state=0).fit(x[train], y_idx[train])  # type: ignore[index]
         part = np.full((len(held), len(classes)), -10.0)
         part[:, model.classes_] = model.decision_function(x[held])  # type: ignore[index]
         scores[held] = part
@@ -815,7 +817,7 @@ class Classifier:
         x = hstack([x_char, x_word]).tocsr()
         y = np.asarray(labels)
         self.temperature = _fit_temperature(x, y)
-        model = LinearSVC(C=_C).fit(x, y)
+        model = LinearSVC(C=_C, random_state=0).fit(x, y)
         self._topics: tuple[Topic, ...] = tuple(Topic(c) for c in model.classes_)
         self._index = {t: i for i, t in enumerate(self._topics)}
         self._vecs = (
@@ -861,13 +863,18 @@ class Classifier:
             return Understanding((Topic.CLARIFY,), 0.0, slots)
         if (slots.account_type or slots.marketplaces) and _only_slot_words(cleaned):
             # a bare answer such as "vendor", "we're 3P" or "amazon.de and .fr"
-            answered = (Topic.CONNECT_ACCOUNT_TYPE,) if slots.account_type else ()
-            answered += (Topic.CONNECT_REGION,) if slots.marketplaces else ()
-            return Understanding(answered, 0.9, slots)
+            answered: list[Topic] = []
+            if slots.account_type:
+                answered.append(Topic.CONNECT_ACCOUNT_TYPE)
+            if slots.marketplaces:
+                answered.append(Topic.CONNECT_REGION)
+            return Understanding(tuple(answered), 0.9, slots)
 
         # Classify each clause; greetings and thanks ("hi team", "thanks!") are set aside so
         # they do not water down the question next to them.
-        parts = [_Clause(i, c, self.probabilities(normalize(c))) for i, c in enumerate(clauses)] if len(clauses) > 1 else []
+        parts: list[_Clause] = []
+        if len(clauses) > 1:
+            parts = [_Clause(i, c, self.probabilities(normalize(c))) for i, c in enumerate(clauses)]
         content = [c for c in parts if not self._is_pleasantry(c)]
         if parts and content and len(content) < len(parts):
             whole = " ".join(normalize(c.text) for c in content)

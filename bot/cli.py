@@ -13,7 +13,8 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="connectbot: Amazon connection support.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="connectbot: Amazon connection support.")
 flows_app = typer.Typer(no_args_is_help=True, help="Inspect the conversation flows.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")

@@ -210,7 +210,8 @@ class Runner:
         if target is None:
             return stay(*answers)
         # The other questions of the message are answered before the journey starts.
-        lead = answers if topic in flows.EXPLAIN_FIRST else answers[1:]
+        explain = topic in flows.EXPLAIN_FIRST and not (topic == Topic.CONNECT_REGION and j.marketplaces)
+        lead = answers if explain else answers[1:]
         return Step(to=target, say=tuple(lead))
 
     def _answers(self, ctx: Ctx, heard: Understanding) -> list[Say]:

@@ -13,7 +13,7 @@ from enum import StrEnum
 from bot.types import InboundKind, Topic
 from flows import connect, handoff, home, prerequisites, region, signin, signup, sp_api, sync
 from flows.base import Ctx, Flow, Handler, Say, Step
-from flows.states import Connect, Home, Prereq, Region, Signup
+from flows.states import Connect, Home, Prereq, Signup
 
 FLOWS: tuple[Flow, ...] = (
     home.FLOW, connect.FLOW, prerequisites.FLOW, signup.FLOW, region.FLOW,
@@ -27,7 +27,7 @@ ENTRY_POINTS: Mapping[Topic, StrEnum] = {
     Topic.CONNECT_REQUIREMENTS: Connect.ROUTE,
     Topic.CONNECT_ACCOUNT_TYPE: Connect.ROUTE,
     Topic.CONNECT_AGENCY: Connect.ROUTE,
-    Topic.CONNECT_REGION: Region.ASK,
+    Topic.CONNECT_REGION: Connect.ROUTE,
     Topic.CONNECT_ADD_ACCOUNT: Signup.ADD_ACCOUNT,
     Topic.PREREQ_ADVERTISING: Prereq.NEVER_ADVERTISED,
     Topic.PREREQ_PERMISSIONS: Prereq.NEED_PERMISSION,
@@ -45,7 +45,7 @@ JUMPS: frozenset[Topic] = frozenset({
 
 # Topics whose entry is preceded by their article, because the customer asked a question first.
 EXPLAIN_FIRST: frozenset[Topic] = frozenset({
-    Topic.CONNECT_REQUIREMENTS, Topic.CONNECT_ACCOUNT_TYPE, Topic.CONNECT_AGENCY,
+    Topic.CONNECT_REQUIREMENTS, Topic.CONNECT_ACCOUNT_TYPE, Topic.CONNECT_AGENCY, Topic.CONNECT_REGION,
 })
 
 ANSWERS: Mapping[Topic, Callable[[Ctx], Say]] = {

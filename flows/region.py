@@ -24,7 +24,8 @@ def plan_regions(ctx: Ctx, codes: list[str]) -> Step:
         for r in regions
     ]
     unconfirmed = [marketplace(c).name for c in codes if not marketplace(c).confirmed]
-    return goto(Signin.SEND, Say("region/plan", vars={"groups": groups, "unconfirmed": unconfirmed}))
+    plan = Say("region/plan", topic=Topic.CONNECT_REGION, vars={"groups": groups, "unconfirmed": unconfirmed})
+    return goto(Signin.SEND, plan)
 
 
 def _read_marketplaces(ctx: Ctx) -> Step | None:
@@ -33,10 +34,18 @@ def _read_marketplaces(ctx: Ctx) -> Step | None:
     return plan_regions(ctx, list(ctx.heard.slots.marketplaces))
 
 
+def _plan_if_known(ctx: Ctx) -> Step | None:
+    """Marketplaces the customer already named are planned without asking again."""
+    j = ctx.journey
+    if j.marketplaces and not j.pending_regions and not j.connections:
+        return plan_regions(ctx, list(j.marketplaces))
+    return None
+
+
 def _region_chosen(ctx: Ctx) -> Step:
     region = str(ctx.choice)
     ctx.journey.pending_regions = [region]
-    return goto(Signin.SEND, Say("region/plan", vars={
+    return goto(Signin.SEND, Say("region/plan", topic=Topic.CONNECT_REGION, vars={
         "groups": [{"region": REGION_NAMES[AdsRegion(region)], "marketplaces": []}], "unconfirmed": []}))
 
 
@@ -49,6 +58,7 @@ FLOW = Flow(
             topic=Topic.CONNECT_REGION,
             say="region/ask",
             options=tuple(Option(REGION_NAMES[r], str(r)) for r in AdsRegion),
+            on_enter=_plan_if_known,
             on_choice=_region_chosen,
             on_text=_read_marketplaces,
             exits=(Signin.SEND,),

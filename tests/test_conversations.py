@@ -19,8 +19,8 @@ import pytest
 from bot.app import build_services
 from bot.chat_jsonl import ScriptRun
 from bot.classify import Classifier, default_phrasings_dir
-from bot.clock import ManualClock
 from bot.cli import seeded_tokens
+from bot.clock import ManualClock
 from bot.config import load_settings
 
 CONVERSATIONS = Path(__file__).parent / "conversations"
@@ -51,8 +51,8 @@ BUG_REASONS: dict[str, str] = {
                              "no connection",
     "several_questions_at_once": "only one of several questions in a message is answered",
     "status_how_much_longer": "'how much longer' during the sync is answered with the billing article",
-    "new_customer_first_message": "'im new here, just created my login. how do i get started' gets the "
-                                  "login-code (MFA) article and no flow starts",
+    "new_customer_first_message": "'im new here, just created my login. how do i get started' is answered "
+                                  "with the login-code (MFA) article (account.login) before the flow starts",
     "signup_email_free_text": "'still nothing, checked spam too' repeats the Spam/Forgot Password message "
                               "instead of handing off",
     "gibberish_not_understood": "gibberish such as 'qwerty' or 'zzz' is answered with articles (account "
@@ -64,7 +64,7 @@ BUG_REASONS: dict[str, str] = {
 KNOWN_BUGS: frozenset[str] = frozenset(BUG_REASONS)
 
 EXPECT_KEYS = frozenset({"topic", "topics", "audience", "case", "link_region", "link_count", "text",
-                         "choices_include", "no_messages", "error", "conversation"})
+                         "choices_include", "no_messages", "error", "conversation", "not_topic"})
 
 
 @dataclass
@@ -113,6 +113,10 @@ Messages = list[dict[str, Any]]
 
 def _topic(msgs: Messages, want: Any) -> str | None:
     return None if any(m.get("topic") == want for m in msgs) else f"no message has topic {want!r}"
+
+
+def _not_topic(msgs: Messages, want: Any) -> str | None:
+    return f"a message has topic {want!r}" if any(m.get("topic") == want for m in msgs) else None
 
 
 def _topics(msgs: Messages, want: Any) -> str | None:
@@ -168,8 +172,8 @@ def _conversation(msgs: Messages, want: Any) -> str | None:
 
 
 MESSAGE_CHECKS: dict[str, Callable[[Messages, Any], str | None]] = {
-    "topic": _topic, "topics": _topics, "audience": _audience, "case": _case, "link_region": _link_region,
-    "link_count": _link_count, "text": _text, "choices_include": _choices_include,
+    "topic": _topic, "not_topic": _not_topic, "topics": _topics, "audience": _audience, "case": _case,
+    "link_region": _link_region, "link_count": _link_count, "text": _text, "choices_include": _choices_include,
     "conversation": _conversation,
 }
 

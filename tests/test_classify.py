@@ -1,0 +1,364 @@
+"""What a customer notices about understanding: the right topic, the slot values they stated,
+several questions answered, and no crash on anything they paste."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+
+import pytest
+
+from bot.classify import (
+    CLARIFY_BELOW,
+    Classifier,
+    Understanding,
+    default_phrasings_dir,
+    extract_slots,
+    read_phrasings,
+)
+from bot.types import Topic
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier(default_phrasings_dir())
+
+
+def topics_of(u: Understanding) -> list[str]:
+    return [t.value for t in u.topics]
+
+
+# --------------------------------------------------------------------------------------------
+# The phrasings themselves
+
+
+def test_every_topic_has_enough_phrasings() -> None:
+    rows = read_phrasings(default_phrasings_dir())
+    per_topic = {topic: sum(1 for _, t in rows if t is topic) for topic in Topic}
+    assert min(per_topic.values()) >= 40, per_topic
+
+
+def test_cross_validated_accuracy_on_own_phrasings() -> None:
+    """5-fold: trained on four fifths, each held-out phrasing's first topic must be right."""
+    rows = read_phrasings(default_phrasings_dir())
+    order = list(range(len(rows)))
+    random.Random(11).shuffle(order)
+    correct = 0
+    for fold in range(5):
+        held = {i for rank, i in enumerate(order) if rank % 5 == fold}
+        model = Classifier(default_phrasings_dir(), rows=[r for i, r in enumerate(rows) if i not in held])
+        correct += sum(1 for i in held if model.understand(rows[i][0]).topics[0] is rows[i][1])
+    accuracy = correct / len(rows)
+    assert accuracy >= 0.85, f"5-fold accuracy {accuracy:.3f}"
+
+
+# --------------------------------------------------------------------------------------------
+# Slots
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("we sell in Germany, France and Spain", ("DE", "FR", "ES")),
+        ("amazon.de and .fr", ("DE", "FR")),
+        ("amazon.co.uk", ("UK",)),
+        ("https://sellercentral.amazon.com.mx/home", ("MX",)),
+        ("amazon.com and amazon.ca", ("US", "CA")),
+        ("we're on amazon.co.jp and amazon.com.au", ("JP", "AU")),
+        (".com.br, .com.tr, .sa, .ae, .eg, .in, .sg", ("BR", "TR", "SA", "AE", "EG", "IN", "SG")),
+        ("amazon.nl amazon.se amazon.pl amazon.com.be amazon.co.za amazon.ie", ("NL", "SE", "PL", "BE", "ZA", "IE")),
+        ("UK and DE", ("UK", "DE")),
+        ("US, CA, MX", ("US", "CA", "MX")),
+        ("GB store", ("UK",)),
+        ("Britain and England", ("UK",)),
+        ("the german and french marketplaces", ("DE", "FR")),
+        ("Deutschland, España, Italia", ("DE", "ES", "IT")),
+        ("our japanese and australian stores", ("JP", "AU")),
+        ("Germny", ("DE",)),
+        ("Austrailia and Singapore", ("AU", "SG")),
+        ("we are in the Untied States", ("US",)),
+        ("Canda", ("CA",)),
+        ("Frnace and Itlay", ("FR", "IT")),
+        ("UAE, Saudi Arabia and Egypt", ("AE", "SA", "EG")),
+        ("germany germany DE amazon.de", ("DE",)),
+    ],
+)
+def test_marketplaces_in_order_of_mention(text: str, expected: tuple[str, ...]) -> None:
+    assert extract_slots(text).marketplaces == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "it is in the list",
+        "can you help us with this",
+        "es mi cuenta",
+        "we sell all over europe",
+        "EU marketplaces",
+        "north america only",
+        "what is the status of my connection",
+        "the campaign manager says i'm a viewer",
+        "HELP US IT DOESNT WORK",
+        "our IT team set it up",
+        "turnkey solution please",
+        "my email is john@example.de",
+    ],
+)
+def test_no_marketplace_invented_from_ordinary_words(text: str) -> None:
+    assert extract_slots(text).marketplaces == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("vendor", "vendor"),
+        ("we're 1P", "vendor"),
+        ("first party", "vendor"),
+        ("we use Vendor Central", "vendor"),
+        ("VC", "vendor"),
+        ("seller", "seller"),
+        ("we're 3P", "seller"),
+        ("third party seller", "seller"),
+        ("we're on seller central", "seller"),
+        ("SC", "seller"),
+        ("we do FBA", "seller"),
+        ("both", "both"),
+        ("we have both vendor and seller accounts", "both"),
+        ("we have VC and SC", "both"),
+        ("I chose seller but we're actually a vendor", "vendor"),
+        ("we are a vendor, not a seller", "vendor"),
+        ("vendor or seller?", None),
+        ("what's the difference between 1P and 3P", None),
+        ("how do I connect my account", None),
+    ],
+)
+def test_account_type(text: str, expected: str | None) -> None:
+    assert extract_slots(text).account_type == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("yes", "yes"),
+        ("Yep!", "yes"),
+        ("sure", "yes"),
+        ("ya", "yes"),
+        ("ok do it", "yes"),
+        ("yes, but what about the UK?", "yes"),
+        ("no", "no"),
+        ("nope, still nothing", "no"),
+        ("not yet", "no"),
+        ("nah", "no"),
+        ("not sure", "unsure"),
+        ("idk", "unsure"),
+        ("maybe", "unsure"),
+        ("i don't know", "unsure"),
+        ("no data after 3 days", None),
+        ("maybe the region is wrong?", None),
+        ("okay so how do i connect", None),
+        ("how do I connect", None),
+    ],
+)
+def test_yes_no(text: str, expected: str | None) -> None:
+    assert extract_slots(text).yes_no == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I got MD1000", ("MD1000",)),
+        ("error md 1004 then MD9100", ("MD1004", "MD9100")),
+        ("error=access_denied", ("access_denied",)),
+        ("https://app.example.io/cb?error=invalid_scope&state=x", ("invalid_scope",)),
+        ("invalid_grant and invalid_client", ("invalid_grant", "invalid_client")),
+        ("server_error, temporarily_unavailable", ("server_error", "temporarily_unavailable")),
+        ("unauthorized_client", ("unauthorized_client",)),
+        ("the page says Invalid Access", ("Invalid Access",)),
+        ("the verification email never came", ()),
+        ("open email client button", ()),
+    ],
+)
+def test_error_codes(text: str, expected: tuple[str, ...]) -> None:
+    assert extract_slots(text).error_codes == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I'm new here, how do I connect", True),
+        ("we don't have an account yet", True),
+        ("how do I sign up", True),
+        ("I already have a login", False),
+        ("existing user, want to add another account", False),
+        ("how do I add another marketplace", False),
+        ("how long is the sync", None),
+    ],
+)
+def test_new_customer(text: str, expected: bool | None) -> None:
+    assert extract_slots(text).new_customer is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("we're an agency", True),
+        ("how do I connect our client's account", True),
+        ("connecting on behalf of a brand we manage", True),
+        ("it's my own brand, not an agency", False),
+        ("I'm the private owner", False),
+        ("agency or private owner, which am I?", None),
+        ("got invalid_client from amazon", None),
+        ("how long is the sync", None),
+    ],
+)
+def test_agency(text: str, expected: bool | None) -> None:
+    assert extract_slots(text).agency is expected
+
+
+# --------------------------------------------------------------------------------------------
+# Topics
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("how do i hook up my amazon store", Topic.CONNECT_START),
+        ("wat do i need b4 connecting", Topic.CONNECT_REQUIREMENTS),
+        ("is it safe, do u need my amazon pasword", Topic.CONNECT_SECURITY),
+        ("got MD1000 on amazons page", Topic.CONNECT_AMAZON_ERROR),
+        ("i'm only a viewer on the ads console", Topic.PREREQ_PERMISSIONS),
+        ("never got the verifcation email", Topic.SIGNUP_EMAIL),
+        ("its been 4 days and still syncing", Topic.SYNC_OVERDUE),
+        ("connected an hour ago, no data yet, normal?", Topic.SYNC_STATUS),
+        ("can i talk to a real person", Topic.HANDOFF_REQUEST),
+        ("how much does each extra marketplace cost", Topic.BILLING),
+        ("red dot next to my product says not servable", Topic.AD_STATUS),
+    ],
+)
+def test_everyday_phrasings(classifier: Classifier, text: str, topic: Topic) -> None:
+    assert classifier.understand(text).topics[0] is topic
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "slot", "value"),
+    [
+        ("vendor", Topic.CONNECT_ACCOUNT_TYPE, "account_type", "vendor"),
+        ("we're 3P", Topic.CONNECT_ACCOUNT_TYPE, "account_type", "seller"),
+        ("amazon.de and .fr", Topic.CONNECT_REGION, "marketplaces", ("DE", "FR")),
+        ("Germny", Topic.CONNECT_REGION, "marketplaces", ("DE",)),
+        ("UK", Topic.CONNECT_REGION, "marketplaces", ("UK",)),
+    ],
+)
+def test_bare_answers_name_their_topic(
+    classifier: Classifier, text: str, topic: Topic, slot: str, value: object
+) -> None:
+    u = classifier.understand(text)
+    assert u.topics[0] is topic
+    assert getattr(u.slots, slot) == value
+
+
+def test_bare_yes_keeps_a_topic_and_reports_the_answer(classifier: Classifier) -> None:
+    u = classifier.understand("yes please")
+    assert u.slots.yes_no == "yes"
+    assert len(u.topics) >= 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "How long does the first sync take? Also, is it safe to connect my account?",
+            {Topic.SYNC_STATUS, Topic.CONNECT_SECURITY},
+        ),
+        (
+            "my verification email never arrived; what is an organization",
+            {Topic.SIGNUP_EMAIL, Topic.SIGNUP_ORGANIZATION},
+        ),
+        (
+            "which region is the UK in?\nand how much will it cost per marketplace",
+            {Topic.CONNECT_REGION, Topic.BILLING},
+        ),
+    ],
+)
+def test_several_questions_are_all_heard(classifier: Classifier, text: str, expected: set[Topic]) -> None:
+    assert expected <= set(classifier.understand(text).topics)
+
+
+def test_a_request_for_a_person_comes_first(classifier: Classifier) -> None:
+    u = classifier.understand("I keep getting MD1000 on the consent page. Can a human look at it?")
+    assert u.topics[0] is Topic.HANDOFF_REQUEST
+    assert Topic.CONNECT_AMAZON_ERROR in u.topics
+    assert u.slots.error_codes == ("MD1000",)
+
+
+def test_an_error_comes_before_a_general_question(classifier: Classifier) -> None:
+    u = classifier.understand("What is SP-API used for? Also the amazon sign in window closes right after I log in")
+    assert u.topics[0] is Topic.CONNECT_AMAZON_ERROR
+    assert Topic.CONNECT_SP_API in u.topics
+
+
+def test_a_greeting_does_not_hide_the_question(classifier: Classifier) -> None:
+    u = classifier.understand("Hi team! How do I invite my colleague to our account? Thanks")
+    assert u.topics == (Topic.ACCOUNT_TEAM,)
+
+
+def test_vague_messages_ask_to_clarify(classifier: Classifier) -> None:
+    for text in ("help", "it doesnt work!!!", "hello?"):
+        assert classifier.understand(text).topics[0] is Topic.CLARIFY, text
+
+
+# --------------------------------------------------------------------------------------------
+# Robustness
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\t  ",
+        "?!?!...",
+        "\x00\x01\x02\x03\x04\x05\x06\x07",
+        "\x00\x01hi\x02\x03\x04\x05\x06\x07\x08",
+        bytes(range(256)).decode("latin-1"),
+        "\ufffd\ufffd\ufffd\ufffd",
+    ],
+)
+def test_empty_and_garbage_ask_to_clarify(classifier: Classifier, text: str) -> None:
+    u = classifier.understand(text)
+    assert u.topics == (Topic.CLARIFY,)
+    assert u.confidence < CLARIFY_BELOW
+
+
+def test_random_bytes_never_raise(classifier: Classifier) -> None:
+    rng = random.Random(3)
+    for _ in range(50):
+        blob = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400)))
+        u = classifier.understand(blob.decode("utf-8", errors="replace"))
+        assert u.topics and 0.0 <= u.confidence <= 1.0
+
+
+def test_one_megabyte_is_handled_quickly(classifier: Classifier) -> None:
+    text = "how do I connect my amazon account? " * 30_000 + os.urandom(64).hex()
+    assert len(text) > 1_000_000
+    start = time.perf_counter()
+    u = classifier.understand(text)
+    assert time.perf_counter() - start < 0.1
+    assert u.topics[0] is Topic.CONNECT_START
+
+
+def test_shouting_and_stretched_letters(classifier: Classifier) -> None:
+    u = classifier.understand("HOW DO I CONNECT MY AMAZONNNNN ACCOUNTTTT???")
+    assert u.topics[0] is Topic.CONNECT_START
+    assert u.slots.marketplaces == ()
+
+
+def test_understanding_is_fast_after_training(classifier: Classifier) -> None:
+    messages = [text for text, _ in read_phrasings(default_phrasings_dir())[::7]]
+    timings = []
+    for text in messages:
+        start = time.perf_counter()
+        classifier.understand(text)
+        timings.append(time.perf_counter() - start)
+    timings.sort()
+    assert timings[len(timings) // 2] < 0.005  # 1 ms typical; generous for a busy CI machine
