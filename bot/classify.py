@@ -31,7 +31,7 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from scipy.optimize import minimize_scalar
 from scipy.sparse import hstack
@@ -130,6 +130,11 @@ _AMAZON_DOMAIN_RE: Final = re.compile(
 )
 
 
+_AMAZON_TYPO_RE: Final = re.compile(
+    r"\b(am[a-z0-9]{2,6})(?=\.(?:" + _AMAZON_TLDS.replace(".", r"\.") + r")(?![a-z0-9]))", re.IGNORECASE
+)
+
+
 def _clean(text: str) -> tuple[str, bool]:
     """NFKC, drop control and unassigned characters, rewrite URLs, squeeze letter runs.
 
@@ -154,9 +159,16 @@ def _clean(text: str) -> tuple[str, bool]:
     if not garbage:
         plain = sum(1 for ch in text if ch.isalnum() or ch.isspace() or ch in ".,!?'\"-:;()/&@+%#$")
         garbage = plain < 0.7 * len(text)
-    text = _URL_RE.sub(_rewrite_url, text)
     text = _REPEAT_RE.sub(r"\1\1", text)
+    text = _AMAZON_TYPO_RE.sub(_fix_amazon, text)
+    text = _URL_RE.sub(_rewrite_url, text)
     return text, garbage
+
+
+def _fix_amazon(match: re.Match[str]) -> str:
+    """"amzon.com", "amazn.de": a misspelt Amazon domain is still a marketplace."""
+    word = match.group(1)
+    return "amazon" if OSA.distance(word.lower(), "amazon") <= 2 else word
 
 
 def _rewrite_url(match: re.Match[str]) -> str:
@@ -247,7 +259,7 @@ _DURATION_RE: Final = re.compile(
     r"(\s+(?:ago|later|passed|now|already|have passed|has passed|gone|since|and still|still|of (?:syncing|waiting)))?"
 )
 _LONG_WAIT_RE: Final = re.compile(
-    r"\b(last week|since (?:last )?(?:monday|tuesday|wednesday|thursday|friday|last week)"
+    r"\b(last week|(?:since|last) (?:last )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|week)"
     r"|ages|forever|for days|days now|days later|whole week|over the weekend|after the weekend"
     r"|(?:2nd|3rd|[4-9]th|second|third|fourth|fifth) day)\b"
 )
@@ -259,8 +271,16 @@ _SHORT_WAIT_RE: Final = re.compile(
 _WEEKDAY_RE: Final = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b")
 
 
+_WAIT_CONTEXT_RE: Final = re.compile(
+    r"\b(?:connect\w*|sync\w*|data|link\w*|import\w*|wait\w*|still|nothing|empty|dashboard|loading|pending"
+    r"|numbers|campaigns? (?:still|not|aren't|haven't))\b"
+)
+
+
 def _wait_marker(text: str) -> str:
     """A token for how long they say they waited: long waits (>= 48 h) point to an overdue sync."""
+    if not _WAIT_CONTEXT_RE.search(text):
+        return ""  # "we stopped all ads 6 months ago" is no wait for data
     longest = -1.0
     for m in _DURATION_RE.finditer(text):
         if m.group(1) is None and m.group(4) is None:
@@ -275,7 +295,7 @@ def _wait_marker(text: str) -> str:
         longest = 1.0
     if longest < 0:
         return ""
-    return " zzlongwait " if longest >= 47 else " zzshortwait "
+    return " _long_wait_ " if longest >= 47 else " _short_wait_ "
 
 
 def normalize(text: str) -> str:
@@ -285,18 +305,24 @@ def normalize(text: str) -> str:
         text = pattern.sub(repl, text)
     words = [_SLANG.get(w, w) for w in _WORD_RE.findall(text)]
     out = " ".join(words)
-    market = " zzmarket" if _NAME_RE.search(text) or _AMAZON_DOMAIN_RE.search(text) or _BARE_TLD_RE.search(text) else ""
-    return out + _wait_marker(out) + market
+    market = _NAME_RE.search(text) or _AMAZON_DOMAIN_RE.search(text) or _BARE_TLD_RE.search(text)
+    # Markers are spelt with "_", which user words never contain after normalising, so their
+    # character n-grams cannot collide with what a customer types ("zzz", "qwerty").
+    return out + _wait_marker(out) + (" _marketplace_" if market else "")
 
 
 _SPLIT_RE: Final = re.compile(
     r"[?!]+|\.(?=\s|$)|;|\n|\band also\b|\balso\b|\bplus\b|\bbtw\b|\badditionally\b"
     r"|\banother question\b|\bsecond question\b|\band one more thing\b"
+    # "how long is the sync and is it safe": "and" before a new question (not "view and edit")
+    r"|,?\s+and\s+(?=(?:how|what|what's|whats|is|do|does|can|could|where|who|why|which|will|should|are|when"
+    r"|i need|we need)\b)",
+    re.IGNORECASE,
 )
 
 
 def split_clauses(text: str) -> list[str]:
-    """The clauses of a message: cut at sentence ends, '?', ';', newlines, 'also', 'plus'."""
+    """The clauses of a message: cut at sentence ends, '?', ';', newlines, 'also', 'plus', 'and how'."""
     parts = [p.strip(" ,.-:") for p in _SPLIT_RE.split(text)]
     return [p for p in parts if p]
 
@@ -555,6 +581,8 @@ _YES_RE: Final = re.compile(
     r"|^(?:ok|okay|k|kk|sure|alright|all right|correct|right|exactly|indeed|fine|great|perfect)"
     + _ANSWER_END
     + r"|^(?:ok|okay|sure)\s+(?:do it|go|go ahead|let's|lets|sounds|send|please)\b|^y$"
+    r"|^(?:done|all done|i did|we did|did it|i did it|we did it|they did|they did it|finished)"
+    + _ANSWER_END
 )
 
 
@@ -669,7 +697,8 @@ def _only_slot_words(cleaned: str) -> bool:
     low = re.sub(r"(?<![A-Za-z])(?:" + "|".join(c.lower() for c in _CODES) + r")(?![A-Za-z])", " ", low)
     rest = [w for w in re.findall(r"[a-z']+", low) if w not in _FILLER]
     # fuzzy country names ("Germny") are not removed above; allow one leftover word for them
-    return len(rest) == 0 or (len(rest) == 1 and _fuzzy_country(rest[0]) is not None)
+    # misspelt country names ("Germny", "Swedn") are not removed above
+    return all(_fuzzy_country(w) is not None for w in rest)
 
 
 # --------------------------------------------------------------------------------------------
@@ -678,6 +707,10 @@ def _only_slot_words(cleaned: str) -> bool:
 _HANDOFF_RE: Final = re.compile(
     r"\b(?:human|real person|a person|actual person|someone|somebody|agent|representative|operator"
     r"|datastrategist|strategist|support team|your team|call me|phone|escalat\w*|live chat|talk to|speak)\b"
+)
+_PLEASANTRY_RE: Final = re.compile(
+    r"\W*(?:hi|hello|hey|hiya|yo|dear|greetings|good (?:morning|afternoon|evening|day)|thanks|thank you|thx|ty"
+    r"|cheers|regards|kind regards|best regards|many thanks|appreciate it|sorry)\b"
 )
 # Most actionable first: a request for a person, then errors and blockers, then questions.
 _PRIORITY: Final[dict[Topic, int]] = {
@@ -825,6 +858,8 @@ class Classifier:
             _Vectorizer(word, len(char.vocabulary_), _WORD_WEIGHT, per_word=False),
         )
         self._vecs[0].warm(texts)
+        self._known_words = frozenset(w for text in texts for w in text.split() if not w.startswith("_"))
+        self._long_known_words = tuple(sorted(w for w in self._known_words if len(w) >= 4))
         self._coef_t: NDArray[np.float64] = np.ascontiguousarray(model.coef_.T, dtype=np.float64)
         self._intercept: NDArray[np.float64] = np.asarray(model.intercept_, dtype=np.float64)
 
@@ -861,6 +896,8 @@ class Classifier:
         clauses = split_clauses(cleaned)
         if not clauses:
             return Understanding((Topic.CLARIFY,), 0.0, slots)
+        if not self._has_known_word(cleaned) and slots == Slots():
+            return Understanding((Topic.CLARIFY,), 0.0, slots)  # "qwerty", "zzz", another language
         if (slots.account_type or slots.marketplaces) and _only_slot_words(cleaned):
             # a bare answer such as "vendor", "we're 3P" or "amazon.de and .fr"
             answered: list[Topic] = []
@@ -933,9 +970,23 @@ class Classifier:
         ordered = sorted(found, key=lambda t: found[t][0])
         return Understanding(tuple(ordered), found[ordered[0]][1], slots)
 
+    def _has_known_word(self, cleaned: str) -> bool:
+        """Whether any word is one the phrasings use, exactly or with a typo or two."""
+        words = normalize(cleaned).split()
+        if any(w in self._known_words for w in words):
+            return True
+        return any(
+            process.extractOne(w, self._long_known_words, scorer=fuzz.ratio, score_cutoff=80) is not None
+            for w in words
+            if len(w) >= 4 and not w.startswith("_")
+        )
+
     def _is_pleasantry(self, clause: _Clause) -> bool:
-        best = self._topics[int(clause.probs.argmax())]
-        return best in (Topic.CLARIFY, Topic.OFF_TOPIC) and len(clause.text.split()) <= 5
+        """A greeting, a thanks or a bare "help" next to the real question."""
+        words = len(clause.text.split())
+        if words <= 6 and _PLEASANTRY_RE.match(clause.text.lower()):
+            return True
+        return words <= 3 and self._topics[int(clause.probs.argmax())] is Topic.CLARIFY
 
 
 @dataclass(frozen=True)

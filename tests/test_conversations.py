@@ -32,10 +32,6 @@ BUG_REASONS: dict[str, str] = {
     "reminder_cancelled_by_connecting": "saying 'ready to connect' while a campaign reminder is set loops "
                                         "back to the never-advertised explanation; no way on by free text",
     "paused_say_connect": "the bot says 'come back and say \"connect\"', but 'connect' only repeats that message",
-    "marketplaces_named_upfront": "marketplaces named in the first message: the bot asks 'which marketplaces' "
-                                  "again and skips the prerequisite check",
-    "region_plan_topic": "the region plan ('United States is in ... North America') carries connect.start, "
-                         "not connect.region, when the marketplaces were named earlier",
     "missing_permissions": "'ok my boss gave me access now' after the owner draft loops back to the "
                            "permissions explanation instead of going on",
     "permissions_refresh_free_text": "'done, owner removed everyone and added us back' repeats the refresh "
@@ -55,9 +51,6 @@ BUG_REASONS: dict[str, str] = {
                                   "with the login-code (MFA) article (account.login) before the flow starts",
     "signup_email_free_text": "'still nothing, checked spam too' repeats the Spam/Forgot Password message "
                               "instead of handing off",
-    "gibberish_not_understood": "gibberish such as 'qwerty' or 'zzz' is answered with articles (account "
-                                "type, regions) instead of 'did not catch that'",
-    "marketplace_typos": "'amzon.com' is not read as a marketplace",
     "agency_access_granted_free_text": "'ok they did it' after the client note is answered with the sync status; "
                                        "'they've granted it now' jumps to the permissions-refresh advice",
 }
