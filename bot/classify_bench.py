@@ -18,15 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.classify import (
-    CLARIFY_BELOW,
-    Classifier,
-    Understanding,
-    _clean,
-    default_phrasings_dir,
-    normalize,
-    read_phrasings,
-)
+from bot.classify import CLARIFY_BELOW, Classifier, Understanding, default_phrasings_dir, read_phrasings
 from bot.types import Topic
 
 SLOT_NAMES = ("account_type", "agency", "marketplaces", "yes_no", "error_codes", "new_customer")
@@ -194,7 +186,7 @@ def cross_validate(
         model = Classifier(phrasings_dir, rows=train, clarify_below=clarify_below)
         for i, (text, truth) in enumerate(data):
             if fold_of[i] == fold:
-                top, p = model.top(normalize(_clean(text)[0]))
+                top, p = model.top(text)
                 outcomes.append((truth, top, p))
     correct = sum(1 for truth, top, p in outcomes if _scored(truth, top, p, clarify_below))
     return correct / len(outcomes), outcomes

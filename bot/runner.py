@@ -253,7 +253,7 @@ class Runner:
         outcome.effects.extend(step.effects)
         if step.to is None:
             if step.reprompt:
-                self._prompt(node, ctx, outcome)
+                self._prompt(node, ctx, outcome, again=True)
             return
         self._enter(step.to, ctx, outcome)
 
@@ -279,16 +279,20 @@ class Runner:
         raise FlowError(f"more than {MAX_HOPS} routing steps from {ctx.state}: a loop in the flows")
 
     def _check(self, node: Node, state: str, step: Step, checked: bool) -> None:
-        if not checked or step.to is None or step.to == Handoff.WAITING:
+        if not checked or step.to is None or step.to == Handoff.WAITING or node.returns_anywhere:
             return  # any state may hand off; global handlers are not bound to one node
         allowed = set(node.exits) | {o.to for o in node.options if o.to is not None}
         if step.to not in allowed:
             raise FlowError(f"{state} went to {step.to.value}, which it does not declare as an exit")
 
-    def _prompt(self, node: Node, ctx: Ctx, outcome: Outcome) -> None:
+    def _prompt(self, node: Node, ctx: Ctx, outcome: Outcome, again: bool = False) -> None:
         if node.say is None:
             return
         choices = tuple(Choice(o.label, o.value) for o in node.options)
+        if again and node.say_again is not None:  # the link already sent still works: no second one
+            text = self._render(node.say_again, ctx, {})
+            outcome.messages.append(Planned(Audience.CUSTOMER, node.topic, text, choices))
+            return
         text = self._render(node.say, ctx, {})
         outcome.messages.append(Planned(Audience.CUSTOMER, node.topic, text, choices, node.link))
 

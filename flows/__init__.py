@@ -53,6 +53,13 @@ ANSWERS: Mapping[Topic, Callable[[Ctx], Say]] = {
 }
 
 
+def _on_amazon(ctx: Ctx) -> Step | None:
+    """A sign-in finished while the conversation is elsewhere (a case open, an aside): act on it all the same."""
+    if ctx.data.get("link") == "spapi":
+        return sp_api.on_consent(ctx)
+    return signin.on_amazon(ctx)
+
+
 def _on_timer(ctx: Ctx) -> Step | None:
     if ctx.data.get("kind") == "sync_overdue":
         return sync.on_overdue(ctx)
@@ -72,6 +79,7 @@ def _on_strategist(ctx: Ctx) -> Step | None:
 
 EVENTS: Mapping[InboundKind, Handler] = {
     InboundKind.SYNC: sync.on_sync,
+    InboundKind.AMAZON: _on_amazon,
     InboundKind.TIMER: _on_timer,
     InboundKind.AGENT: _on_agent,
     InboundKind.STRATEGIST: _on_strategist,

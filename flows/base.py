@@ -123,6 +123,8 @@ class Node:
     link: str | None = None  # "signin" | "spapi": a fresh Amazon link rides on the entering message
     exits: tuple[StrEnum, ...] = ()  # every state a handler of this node may go to
     resumable: bool = True  # a question aside comes back here; False for states that only wait
+    say_again: str | None = None  # said instead of `say` when the step is asked again (no new link)
+    returns_anywhere: bool = False  # a strategist may hand the conversation back to any step from here
 
 
 @dataclass(frozen=True)

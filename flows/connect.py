@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.types import Topic
 from flows import region
+from flows.answers import says_done
 from flows.base import Ctx, Flow, Node, Option, Step, goto
 from flows.states import Connect as S
 from flows.states import Prereq, Region, Signin, Signup, SpApi, Sync
@@ -41,6 +42,10 @@ def next_step(ctx: Ctx) -> Step:
 def _agency_ready(ctx: Ctx) -> Step:
     ctx.journey.note_tried("agency_access")
     return goto(S.ROUTE)
+
+
+def _when_agency_ready(ctx: Ctx) -> Step | None:
+    return _agency_ready(ctx) if says_done(ctx) else None
 
 
 def _prereq_yes(ctx: Ctx) -> Step:
@@ -88,6 +93,7 @@ FLOW = Flow(
             ),
             reads="yes_no",
             on_choice=_agency_ready,
+            on_text=_when_agency_ready,
             exits=(S.ROUTE,),
         ),
         S.AGENCY_DRAFT: Node(
@@ -96,6 +102,7 @@ FLOW = Flow(
             options=(Option("Done", "yes"),),
             reads="yes_no",
             on_choice=_agency_ready,
+            on_text=_when_agency_ready,
             exits=(S.ROUTE,),
         ),
         S.PREREQ: Node(

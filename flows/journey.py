@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -45,6 +46,7 @@ class Journey(BaseModel):
     resume_state: str | None = None  # where the bot picks up when a strategist hands back
     case_id: int | None = None
     case_status: str | None = None
+    last_amazon: dict[str, Any] = Field(default_factory=dict)  # Amazon's latest verdict, for the steps explaining it
     started_at: datetime | None = None
 
     def note_tried(self, what: str) -> None:

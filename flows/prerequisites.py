@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.types import InboundKind, Topic
+from flows.answers import says_done, says_not_yet
 from flows.base import Ctx, Flow, Node, Option, Step, TimerSpec, goto
 from flows.handoff import handoff
 from flows.states import Connect, Handoff, Signin
@@ -45,6 +46,28 @@ def _reminder_wanted(ctx: Ctx) -> Step:
 def _reminder_fired(ctx: Ctx) -> Step:
     ctx.journey.reminder_set = False
     return goto(S.REMINDER_DUE)
+
+
+def _when_running(ctx: Ctx) -> Step | None:
+    """'The campaign is live now', 'ready to connect': carry on without waiting for the reminder."""
+    heard = ctx.heard
+    wants_on = heard is not None and (heard.topics[0] in (Topic.CONNECT_START, Topic.CONNECT_REGION)
+                                      or bool(heard.slots.marketplaces))
+    return _campaign_running(ctx) if says_done(ctx) or wants_on else None
+
+
+def _when_granted(ctx: Ctx) -> Step | None:
+    return _permission_granted(ctx) if says_done(ctx) else None
+
+
+def _when_refreshed(ctx: Ctx) -> Step | None:
+    if says_not_yet(ctx) or "already" in ctx.inbound.text.lower():
+        ctx.choice = "already"
+        return _refresh_done(ctx)
+    if says_done(ctx):
+        ctx.choice = "done"
+        return _refresh_done(ctx)
+    return None
 
 
 def _refresh_done(ctx: Ctx) -> Step:
@@ -86,8 +109,10 @@ FLOW = Flow(
             say="prerequisites/reminder_set",
             timers=(TimerSpec("campaign_reminder", REMINDER_AFTER),),
             on_event={InboundKind.TIMER: _reminder_fired},
-            options=(Option("Cancel the reminder", "cancel", S.PAUSED),),
-            exits=(S.REMINDER_DUE,),
+            options=(Option("It's running now", "yes"), Option("Cancel the reminder", "cancel", S.PAUSED)),
+            on_choice=_campaign_running,
+            on_text=_when_running,
+            exits=(S.REMINDER_DUE, S.NEED_PERMISSION, Connect.ROUTE),
         ),
         S.REMINDER_DUE: Node(
             topic=Topic.PREREQ_ADVERTISING,
@@ -95,14 +120,18 @@ FLOW = Flow(
             options=(Option("Yes", "yes"), Option("Not yet", "no", S.NEVER_ADVERTISED)),
             reads="yes_no",
             on_choice=_campaign_running,
+            on_text=_when_running,
             exits=(S.NEED_PERMISSION, Connect.ROUTE),
         ),
         S.PAUSED: Node(
             topic=Topic.PREREQ_ADVERTISING,
             say="prerequisites/paused",
             options=(Option("It's running now", "yes"),),
+            reads="yes_no",
             on_choice=_campaign_running,
+            on_text=_when_running,
             exits=(S.NEED_PERMISSION, Connect.ROUTE),
+            resumable=False,
         ),
         S.NEED_PERMISSION: Node(
             topic=Topic.PREREQ_PERMISSIONS,
@@ -114,6 +143,7 @@ FLOW = Flow(
             ),
             reads="yes_no",
             on_choice=_permission_granted,
+            on_text=_when_granted,
             exits=(Connect.ROUTE,),
         ),
         S.DRAFT_OWNER: Node(
@@ -122,6 +152,7 @@ FLOW = Flow(
             options=(Option("Access granted", "yes"), _PERSON),
             reads="yes_no",
             on_choice=_permission_granted,
+            on_text=_when_granted,
             exits=(Connect.ROUTE,),
         ),
         S.GRANT_HOW: Node(
@@ -130,6 +161,7 @@ FLOW = Flow(
             options=(Option("Done", "yes"), _PERSON),
             reads="yes_no",
             on_choice=_permission_granted,
+            on_text=_when_granted,
             exits=(Connect.ROUTE,),
         ),
         S.REFRESH: Node(
@@ -138,6 +170,7 @@ FLOW = Flow(
             on_enter=_on_refresh_enter,
             options=(Option("Done, try again", "done"), Option("We already did that", "already"), _PERSON),
             on_choice=_refresh_done,
+            on_text=_when_refreshed,
             exits=(Signin.SEND, Connect.ROUTE, Handoff.WAITING),
         ),
     },

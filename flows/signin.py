@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.amazon.marketplaces import REGION_NAMES
+from bot.amazon.marketplaces import REGION_NAMES, regions_of
 from bot.amazon.marketplaces import Region as AdsRegion
 from bot.types import InboundKind, Topic
 from flows.base import Ctx, Flow, Node, Option, Say, StartTimer, Step, goto
@@ -46,6 +46,8 @@ def on_amazon(ctx: Ctx) -> Step:
     code = str(ctx.data.get("code", "") or result)
     region = str(ctx.data.get("region", ""))
     says = _verdict_vars(ctx)
+    j.last_amazon = {"region": region, "result": result, "code": str(ctx.data.get("code", "")),
+                     "found_types": says["found_types"], "found_regions": list(ctx.data.get("found_regions", []))}
     if result == "ok":
         j.failures = 0
         j.connections.append(ConnectionFound(region=region, marketplaces=says["matched"],
@@ -57,7 +59,8 @@ def on_amazon(ctx: Ctx) -> Step:
             j.connected_at = ctx.now
             effects = (StartTimer("sync_overdue", SYNC_WINDOW, guarded=False),)
         more = region_name(j.pending_regions[0]) if j.pending_regions else ""
-        return goto(Connect.ROUTE, Say("signin/connected", vars={**says, "next_region": more}), effects=effects)
+        connected = Say("signin/connected", topic=Topic.CONNECT_START, vars={**says, "next_region": more})
+        return goto(Connect.ROUTE, connected, effects=effects)
 
     j.note_error(code, ctx.state, ctx.now, detail=f"{region} sign-in: {result}")
     j.failures += 1
@@ -78,6 +81,16 @@ def on_amazon(ctx: Ctx) -> Step:
 
 
 
+def _ensure_region(ctx: Ctx) -> Step | None:
+    """A link needs a region: the next one not connected, or all again when a strategist asks to re-check."""
+    j = ctx.journey
+    if j.pending_regions:
+        return None
+    regions = [str(r) for r in regions_of(j.marketplaces)]
+    j.pending_regions = [r for r in regions if r not in j.connected_regions] or regions
+    return None if j.pending_regions else goto(Region.ASK)
+
+
 def _switch_type(ctx: Ctx) -> Step:
     current = ctx.journey.account_type
     ctx.journey.account_type = "seller" if current == "vendor" else "vendor"
@@ -95,7 +108,7 @@ def _refresh_or_handoff(ctx: Ctx) -> Step:
 
 
 
-_NEW_LINK = Option("Send a new link", "retry", S.SEND)
+_NEW_LINK = Option("Send a new link", "yes", S.SEND)
 _PERSON = Option("Talk to a person", "person")
 
 FLOW = Flow(
@@ -106,10 +119,12 @@ FLOW = Flow(
         S.SEND: Node(
             topic=Topic.CONNECT_START,
             say="signin/link",
+            say_again="signin/still_open",
             link="signin",
+            on_enter=_ensure_region,
             on_event={InboundKind.AMAZON: on_amazon},
             exits=(Connect.ROUTE, S.CANCELLED, S.EXPIRED, S.RETRY, S.NO_PROFILES, S.WRONG_TYPE,
-                   S.OTHER_REGION, S.VIEWER_ONLY, Handoff.WAITING),
+                   S.OTHER_REGION, S.VIEWER_ONLY, Handoff.WAITING, Region.ASK),
         ),
         S.CANCELLED: Node(
             topic=Topic.CONNECT_AMAZON_ERROR,
@@ -121,11 +136,13 @@ FLOW = Flow(
             topic=Topic.CONNECT_AMAZON_ERROR,
             say="signin/expired",
             options=(_NEW_LINK, _PERSON),
+            reads="yes_no",
         ),
         S.RETRY: Node(
             topic=Topic.CONNECT_AMAZON_ERROR,
             say="signin/retry",
             options=(_NEW_LINK, _PERSON),
+            reads="yes_no",
         ),
         S.NO_PROFILES: Node(
             topic=Topic.CONNECT_ACCOUNT_NOT_LISTED,
@@ -145,7 +162,7 @@ FLOW = Flow(
         S.WRONG_TYPE: Node(
             topic=Topic.CONNECT_ACCOUNT_NOT_LISTED,
             say="signin/wrong_type",
-            options=(Option("Switch account type", "switch"), Option("Use another login", "retry", S.SEND),
+            options=(Option("Switch account type", "switch"), Option("Use another login", "other_login", S.SEND),
                      _PERSON),
             on_choice=_switch_type,
             exits=(S.SEND,),

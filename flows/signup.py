@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 from bot.types import Topic
+from flows.answers import says_done, says_not_yet
 from flows.base import Ctx, Flow, Node, Option, Step, goto
 from flows.handoff import handoff
 from flows.states import Connect, Handoff
 from flows.states import Signup as S
+
+
+def _email_reply(ctx: Ctx) -> Step | None:
+    if says_not_yet(ctx):
+        ctx.choice = "no"
+        return _email_answer(ctx)
+    if says_done(ctx) or "found" in ctx.inbound.text.lower():
+        ctx.choice = "yes"
+        return _email_answer(ctx)
+    return None
+
+
+def _steps_reply(ctx: Ctx) -> Step | None:
+    text = ctx.inbound.text.lower()
+    if "email" in text and says_not_yet(ctx):
+        return goto(S.EMAIL)
+    return _signed_up(ctx) if says_done(ctx) else None
 
 
 def _signed_up(ctx: Ctx) -> Step:
@@ -35,7 +53,8 @@ FLOW = Flow(
             options=(Option("Done", "yes"), Option("No email arrived", "no_email", S.EMAIL)),
             reads="yes_no",
             on_choice=_signed_up,
-            exits=(Connect.ROUTE,),
+            on_text=_steps_reply,
+            exits=(Connect.ROUTE, S.EMAIL),
         ),
         S.EMAIL: Node(
             topic=Topic.SIGNUP_EMAIL,
@@ -43,6 +62,7 @@ FLOW = Flow(
             options=(Option("Found it", "yes"), Option("Still nothing", "no")),
             reads="yes_no",
             on_choice=_email_answer,
+            on_text=_email_reply,
             exits=(Connect.ROUTE, Handoff.WAITING),
         ),
         S.ORGANIZATION: Node(

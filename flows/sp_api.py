@@ -17,8 +17,10 @@ def on_consent(ctx: Ctx) -> Step:
     if result == "ok":
         j.sp_api = "done"
         j.note_tried("SP-API consent granted")
-        return goto(Connect.ROUTE, Say("sp_api/done"))
+        return goto(Connect.ROUTE, Say("sp_api/done", topic=Topic.CONNECT_SP_API))
     j.note_error(code, ctx.state, ctx.now, detail=f"SP-API consent: {result}")
+    j.last_amazon = {"region": str(ctx.data.get("region", "")), "result": result, "code": str(ctx.data.get("code", "")),
+                     "found_types": [], "found_regions": []}
     if code.upper().startswith("MD") or result == "invalid_scope":
         return handoff(ctx, "amazon_error")
     if result == "invalid_access" or "invalid access" in code.lower():
@@ -34,7 +36,7 @@ def _skip(ctx: Ctx) -> Step:
     return goto(Connect.ROUTE, Say("sp_api/skipped"))
 
 
-_NEW_LINK = Option("Send a new link", "retry", S.REQUIRED)
+_NEW_LINK = Option("Send a new link", "yes", S.REQUIRED)
 _PERSON = Option("Talk to a person", "person")
 
 FLOW = Flow(
@@ -45,6 +47,7 @@ FLOW = Flow(
         S.REQUIRED: Node(
             topic=Topic.CONNECT_SP_API,
             say="sp_api/required",
+            say_again="sp_api/still_open",
             link="spapi",
             on_event={InboundKind.AMAZON: on_consent},
             exits=(Connect.ROUTE, S.NOT_PRIMARY, S.CANCELLED, Handoff.WAITING),
@@ -61,6 +64,7 @@ FLOW = Flow(
             topic=Topic.CONNECT_SP_API,
             say="sp_api/not_primary",
             options=(_NEW_LINK, _PERSON),
+            reads="yes_no",
         ),
         S.CANCELLED: Node(
             topic=Topic.CONNECT_SP_API,

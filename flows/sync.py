@@ -25,6 +25,7 @@ def status_answer(ctx: Ctx) -> Say:
     left = time_left(ctx)
     return Say("sync/status", topic=Topic.SYNC_STATUS, vars={
         "connected": bool(j.connections),
+        "link_open": bool(j.pending_regions) or ctx.state == "sp_api.required",
         "regions": [c.region for c in j.connections],
         "status": j.sync_status or "waiting",
         "progress": j.sync_progress,

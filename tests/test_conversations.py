@@ -29,30 +29,8 @@ JOURNEYS = sorted(CONVERSATIONS.glob("*.jsonl"))
 # Journeys that fail because of a bot bug, with what is wrong. The expectations stay what a customer
 # would want; strict xfail makes the run fail once the bug is fixed, so the entry gets removed then.
 BUG_REASONS: dict[str, str] = {
-    "reminder_cancelled_by_connecting": "saying 'ready to connect' while a campaign reminder is set loops "
-                                        "back to the never-advertised explanation; no way on by free text",
-    "paused_say_connect": "the bot says 'come back and say \"connect\"', but 'connect' only repeats that message",
-    "missing_permissions": "'ok my boss gave me access now' after the owner draft loops back to the "
-                           "permissions explanation instead of going on",
-    "permissions_refresh_free_text": "'done, owner removed everyone and added us back' repeats the refresh "
-                                     "instructions instead of sending a new link",
-    "question_while_signin_problem": "any free text after no_profiles / wrong_type / other_region / retry "
-                                     "crashes: the template reads event.* of a 'say' event (UndefinedError)",
-    "cancelled_signin_yes_please": "'yes pls' to 'Shall I send a new link?' is not understood (no option "
-                                   "has the value 'yes' although the node reads yes_no)",
-    "asks_for_human": "strategist 'return' crashes: FlowError handoff.relaying went to signin.send",
-    "strategist_return_resumes": "strategist 'return' without to_step crashes: FlowError handoff.relaying "
-                                 "went to connect.prereq",
-    "signin_during_handoff": "an Amazon sign-in completed while a case is open is swallowed: no message, "
-                             "no connection",
     "several_questions_at_once": "only one of several questions in a message is answered",
     "status_how_much_longer": "'how much longer' during the sync is answered with the billing article",
-    "new_customer_first_message": "'im new here, just created my login. how do i get started' is answered "
-                                  "with the login-code (MFA) article (account.login) before the flow starts",
-    "signup_email_free_text": "'still nothing, checked spam too' repeats the Spam/Forgot Password message "
-                              "instead of handing off",
-    "agency_access_granted_free_text": "'ok they did it' after the client note is answered with the sync status; "
-                                       "'they've granted it now' jumps to the permissions-refresh advice",
 }
 KNOWN_BUGS: frozenset[str] = frozenset(BUG_REASONS)
 

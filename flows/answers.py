@@ -1,0 +1,39 @@
+"""Reading short answers in context: "done", "they did it", "still nothing".
+
+The classifier knows topics; at a step that waits for the customer to do something, what matters
+is whether they say it is done, or that it still does not work. Its yes/no slot answers most of
+it; these patterns catch the ways people report progress without saying yes or no.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flows.base import Ctx
+
+_DONE = re.compile(
+    r"\b(done|did it|did that|finished|fixed|sorted|granted|gave|given|added|invited|ready|all set|"
+    r"completed|removed|re-?added|updated|changed|it'?s live|live now|running now|is running|active now|"
+    r"launched|created|started|works now|got it|have access|has access|got access)\b")
+_NOT_YET = re.compile(
+    r"\b(not yet|still (?:nothing|no|not|waiting|missing|doesn'?t|didn'?t)|nothing (?:came|arrived|yet)|"
+    r"no luck|didn'?t (?:work|arrive|come|get)|haven'?t (?:got|received|gotten)|not there|nope|"
+    r"no email|not received|can'?t find)\b")
+
+
+def says_not_yet(ctx: Ctx) -> bool:
+    """The customer reports that it has not happened, or still does not work."""
+    heard = ctx.heard
+    if heard is not None and heard.slots.yes_no == "no":
+        return True
+    return bool(_NOT_YET.search(ctx.inbound.text.lower()))
+
+
+def says_done(ctx: Ctx) -> bool:
+    """The customer reports that the thing asked of them (or of someone else) is done."""
+    if says_not_yet(ctx):
+        return False
+    heard = ctx.heard
+    if heard is not None and heard.slots.yes_no == "yes":
+        return True
+    return bool(_DONE.search(ctx.inbound.text.lower()))
