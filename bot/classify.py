@@ -120,6 +120,7 @@ def read_phrasings(phrasings_dir: Path) -> list[tuple[str, Topic]]:
 # Cleaning and normalising
 
 _BAD_CATEGORIES: Final = frozenset({"Cc", "Cf", "Co", "Cs", "Cn"})
+_ASCII_CONTROL_RE: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _URL_RE: Final = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _URL_ERROR_RE: Final = re.compile(r"[?&#]error=([a-z_]+)", re.IGNORECASE)
 _REPEAT_RE: Final = re.compile(r"([^\W\d_])\1{2,}")
@@ -128,9 +129,7 @@ _QUOTES: Final = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "�
 _AMAZON_TLDS: Final = (
     "co.uk|co.jp|co.za|com.mx|com.br|com.au|com.tr|com.be|com|ca|de|fr|it|es|nl|se|pl|sa|ae|eg|in|sg|ie"
 )
-_AMAZON_DOMAIN_RE: Final = re.compile(
-    r"amazon\.(" + _AMAZON_TLDS.replace(".", r"\.") + r")(?![a-z0-9])", re.IGNORECASE
-)
+_AMAZON_DOMAIN_RE: Final = re.compile(r"amazon\.(" + _AMAZON_TLDS.replace(".", r"\.") + r")(?![a-z0-9])", re.IGNORECASE)
 
 
 _AMAZON_TYPO_RE: Final = re.compile(
@@ -145,17 +144,20 @@ def _clean(text: str) -> tuple[str, bool]:
     (binary, control characters, nothing but punctuation).
     """
     text = unicodedata.normalize("NFKC", text[:MAX_CHARS]).translate(_QUOTES)
-    bad = 0
-    chars: list[str] = []
-    for ch in text:
-        if ch in "\n\t":
-            chars.append(ch)
-        elif ch == "\ufffd" or unicodedata.category(ch) in _BAD_CATEGORIES:
-            bad += 1
-            chars.append(" ")
-        else:
-            chars.append(ch)
-    text = "".join(chars)
+    if text.isascii():
+        text, bad = _ASCII_CONTROL_RE.subn(" ", text)
+    else:
+        bad = 0
+        chars: list[str] = []
+        for ch in text:
+            if ch in "\n\t\r":
+                chars.append(ch)
+            elif ch == "\ufffd" or unicodedata.category(ch) in _BAD_CATEGORIES:
+                bad += 1
+                chars.append(" ")
+            else:
+                chars.append(ch)
+        text = "".join(chars)
     visible = sum(1 for ch in text if not ch.isspace())
     letters = sum(1 for ch in text if ch.isalpha())
     garbage = letters == 0 or (bad + visible > 0 and bad / (bad + visible) > 0.15)
@@ -169,7 +171,7 @@ def _clean(text: str) -> tuple[str, bool]:
 
 
 def _fix_amazon(match: re.Match[str]) -> str:
-    """"amzon.com", "amazn.de": a misspelt Amazon domain is still a marketplace."""
+    """ "amzon.com", "amazn.de": a misspelt Amazon domain is still a marketplace."""
     word = match.group(1)
     return "amazon" if OSA.distance(word.lower(), "amazon") <= 2 else word
 
@@ -283,7 +285,7 @@ _DURATION_RE: Final = re.compile(
 _LONG_WAIT_RE: Final = re.compile(
     r"\b(last week|(?:since|last) (?:last )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|week)"
     r"|ages|forever|for days|days now|days later|whole week|over the weekend|after the weekend"
-    r"|(?:2nd|3rd|[4-9]th|second|third|fourth|fifth) day)\b"
+    r"|(?:2nd|3rd|[4-9]th|second|third|fourth|fifth) day|day (?:[3-9]|[1-9][0-9]))\b"
 )
 
 _SHORT_WAIT_RE: Final = re.compile(
@@ -399,9 +401,7 @@ _COUNTRY_NAMES: Final[dict[str, str]] = {
     "mx": "MX", "jp": "JP", "nl": "NL", "sg": "SG", "za": "ZA",
 }  # fmt: skip
 _NAME_RE: Final = re.compile(
-    r"(?<![\w.])("
-    + "|".join(re.escape(n) for n in sorted(_COUNTRY_NAMES, key=len, reverse=True))
-    + r")(?![\w]|\.\w)"
+    r"(?<![\w.])(" + "|".join(re.escape(n) for n in sorted(_COUNTRY_NAMES, key=len, reverse=True)) + r")(?![\w]|\.\w)"
 )
 _NOT_A_COUNTRY_BEFORE: Final = re.compile(r"(?:north|south|latin|central)\s+$")
 _BARE_TLD_RE: Final = re.compile(r"(?<![\w.])\.(" + _AMAZON_TLDS.replace(".", r"\.") + r")(?![\w])")
@@ -417,10 +417,11 @@ _FUZZY_STOP: Final = frozenset(
     {
         "turnkey", "germane", "prance", "trance", "franc", "fiance", "stain", "sprain", "slain",
         "indie", "island", "inland", "italic", "roland", "japes", "saucy", "dutchy", "medico",
-        "canal", "swede", "spawn", "spains", "irish", "polis", "polished", "indiana", "states",
-        "united", "untied", "south", "arabia", "great", "kingdom", "brazen", "waled", "whales",
-        "wales", "scotch", "dubbed", "mexican", "grand", "china", "chinese", "korea", "korean",
-        "russia", "russian", "austria", "austrian", "israel", "brain", "training", "trading",
+        "canal", "swede", "spawn", "spains", "polis", "polished", "indiana", "states", "united",
+        "untied", "south", "arabia", "great", "kingdom", "brazen", "waled", "whales", "walks",
+        "wakes", "scotch", "dubbed", "grand", "china", "chinese", "korea", "korean", "russia",
+        "russian", "austria", "austrian", "israel", "brain", "training", "trading", "trench",
+        "herman", "hutch", "brutish", "sauce", "frances", "turkeys", "plain", "swain",
     }
 )  # fmt: skip
 _FUZZY_TOKEN_RE: Final = re.compile(r"[a-zà-ÿ]{5,}")
@@ -475,7 +476,7 @@ def extract_marketplaces(text: str) -> tuple[str, ...]:
     taken = [range(s, s + 12) for s, _ in found]
     for m in _NAME_RE.finditer(low):
         name = m.group(1)
-        if name in ("america",) and _NOT_A_COUNTRY_BEFORE.search(low[: m.start()]):
+        if name in ("america", "american") and _NOT_A_COUNTRY_BEFORE.search(low[: m.start()]):
             continue
         if any(m.start() in r for r in taken):
             continue
@@ -607,8 +608,7 @@ _YES_RE: Final = re.compile(
     r"|^(?:ok|okay|k|kk|sure|alright|all right|correct|right|exactly|indeed|fine|great|perfect)"
     + _ANSWER_END
     + r"|^(?:ok|okay|sure)\s+(?:do it|go|go ahead|let's|lets|sounds|send|please)\b|^y$"
-    r"|^(?:done|all done|i did|we did|did it|i did it|we did it|they did|they did it|finished)"
-    + _ANSWER_END
+    r"|^(?:done|all done|i did|we did|did it|i did it|we did it|they did|they did it|finished)" + _ANSWER_END
 )
 
 
@@ -713,16 +713,18 @@ _SLOT_WORD_RE: Final = re.compile(
     _VENDOR_RE.pattern + "|" + _SELLER_RE.pattern + r"|\bparty\b|\b(?:first|third|1st|3rd)\b"
 )
 
+_LOWER_CODE_RE: Final = re.compile(r"(?<![a-z])(?:" + "|".join(c.lower() for c in _CODES) + r"|gb)(?![a-z])")
+
 
 def _only_slot_words(cleaned: str) -> bool:
+    """Whether the text is nothing but an account type and/or marketplaces ("we're 3P", "UK+DE")."""
     low = cleaned.lower()
     low = _AMAZON_DOMAIN_RE.sub(" ", low)
     low = _BARE_TLD_RE.sub(" ", low)
     low = _NAME_RE.sub(" ", low)
     low = _SLOT_WORD_RE.sub(" ", low)
-    low = re.sub(r"(?<![A-Za-z])(?:" + "|".join(c.lower() for c in _CODES) + r")(?![A-Za-z])", " ", low)
+    low = _LOWER_CODE_RE.sub(" ", low)
     rest = [w for w in re.findall(r"[a-z']+", low) if w not in _FILLER]
-    # fuzzy country names ("Germny") are not removed above; allow one leftover word for them
     # misspelt country names ("Germny", "Swedn") are not removed above
     return all(_fuzzy_country(w) is not None for w in rest)
 
@@ -811,9 +813,7 @@ class _Vectorizer:
 
 
 def _vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
-    char = TfidfVectorizer(
-        analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False, dtype=np.float64
-    )
+    char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False, dtype=np.float64)
     word = TfidfVectorizer(
         analyzer="word",
         ngram_range=(1, 2),
@@ -942,8 +942,7 @@ class Classifier:
         parts: list[_Clause] = []
         if len(clauses) > 1:
             parts = [
-                _Clause(i, c, self.probabilities(normalize(c)), _is_question(cleaned, c))
-                for i, c in enumerate(clauses)
+                _Clause(i, c, self.probabilities(normalize(c)), _is_question(cleaned, c)) for i, c in enumerate(clauses)
             ]
         content = [c for c in parts if not self._is_pleasantry(c)]
         core = [c for c in content if not self._is_context(c)]
@@ -1069,5 +1068,3 @@ def _extract_answer_topics(clause: str) -> tuple[Topic, ...]:
     if extract_marketplaces(clause):
         topics.append(Topic.CONNECT_REGION)
     return tuple(topics)
-
-

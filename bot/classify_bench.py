@@ -197,9 +197,7 @@ def _scored(truth: Topic, top: Topic, p: float, threshold: float) -> bool:
     return predicted == truth
 
 
-def tune_threshold(
-    outcomes: Sequence[tuple[Topic, Topic, float]], tolerance: float = 0.0025
-) -> tuple[float, float]:
+def tune_threshold(outcomes: Sequence[tuple[Topic, Topic, float]], tolerance: float = 0.0025) -> tuple[float, float]:
     """The clarify threshold to use, and its out-of-fold accuracy.
 
     The phrasings hold their own `clarify` examples, so on them the best threshold is often 0;

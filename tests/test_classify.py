@@ -82,6 +82,8 @@ def test_cross_validated_accuracy_on_own_phrasings() -> None:
         ("Frnace and Itlay", ("FR", "IT")),
         ("UAE, Saudi Arabia and Egypt", ("AE", "SA", "EG")),
         ("germany germany DE amazon.de", ("DE",)),
+        ("amzon.com and amazn.de", ("US", "DE")),
+        ("Irland and Swedn", ("IE", "SE")),
     ],
 )
 def test_marketplaces_in_order_of_mention(text: str, expected: tuple[str, ...]) -> None:
@@ -103,6 +105,8 @@ def test_marketplaces_in_order_of_mention(text: str, expected: tuple[str, ...]) 
         "our IT team set it up",
         "turnkey solution please",
         "my email is john@example.de",
+        "our north american and latin american stores",
+        "we walked through the steps",
     ],
 )
 def test_no_marketplace_invented_from_ordinary_words(text: str) -> None:
@@ -154,6 +158,8 @@ def test_account_type(text: str, expected: str | None) -> None:
         ("idk", "unsure"),
         ("maybe", "unsure"),
         ("i don't know", "unsure"),
+        ("done", "yes"),
+        ("no problem", None),
         ("no data after 3 days", None),
         ("maybe the region is wrong?", None),
         ("okay so how do i connect", None),
@@ -303,8 +309,18 @@ def test_a_greeting_does_not_hide_the_question(classifier: Classifier) -> None:
     assert u.topics == (Topic.ACCOUNT_TEAM,)
 
 
+def test_context_sentences_do_not_hide_the_problem(classifier: Classifier) -> None:
+    u = classifier.understand(
+        "Hi there, I'm Sarah from Acme. We sell kitchen gadgets in the US and Canada on Seller Central. "
+        "When I try to connect, the Amazon window closes straight away. We tried Chrome and Safari. What now?"
+    )
+    assert u.topics[0] is Topic.CONNECT_AMAZON_ERROR
+    assert u.slots.marketplaces == ("US", "CA")
+    assert u.slots.account_type == "seller"
+
+
 def test_vague_messages_ask_to_clarify(classifier: Classifier) -> None:
-    for text in ("help", "it doesnt work!!!", "hello?"):
+    for text in ("help", "it doesnt work!!!", "hello?", "qwerty", "zzz", "我怎么连接亚马逊账户"):
         assert classifier.understand(text).topics[0] is Topic.CLARIFY, text
 
 
