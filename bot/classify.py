@@ -29,19 +29,20 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 from numpy.typing import NDArray
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
-from scipy.optimize import minimize_scalar
-from scipy.sparse import hstack
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.model_selection import StratifiedKFold
-from sklearn.svm import LinearSVC
 
 from bot.types import Topic
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+# scikit-learn and SciPy are imported where a Classifier is built, not here: importing this
+# module (for `Understanding`, `Slots`, `extract_slots`) stays cheap.
 
 __all__ = [
     "CLARIFY_BELOW",
@@ -62,13 +63,15 @@ MAX_CHARS: Final = 2000
 # A topic scoring below this is not trusted: the message becomes `clarify`. Picked by 5-fold
 # cross-validation on the phrasings (`python -m bot.classify_bench --tune`), which maximises
 # accuracy when every prediction under the threshold counts as `clarify`.
-CLARIFY_BELOW: Final = 0.30
+CLARIFY_BELOW: Final = 0.33
 
 # A clause of a multi-question message adds its topic only when this sure of it ...
 _CLAUSE_MIN: Final = 0.50
 # ... and goes before the message's main topic (as a blocker or error) only when this sure.
 # Both were set on messages made by joining held-out phrasings two by two.
 _JUMP_MIN: Final = 0.90
+# A clause topic as important as the main one, and this sure, is ordered with it by position.
+_PEER_MIN: Final = 0.70
 
 _C: Final = 1.0  # inverse regularisation of the linear SVM, chosen by cross-validation
 _CALIBRATION_FOLDS: Final = 3
@@ -199,6 +202,13 @@ _SLANG: Final[dict[str, str]] = {
     "accnt": "account",
     "amz": "amazon",
     "amzn": "amazon",
+    "amzon": "amazon",
+    "amazn": "amazon",
+    "amazom": "amazon",
+    "amazone": "amazon",
+    "amzaon": "amazon",
+    "amaozn": "amazon",
+    "amazonn": "amazon",
     "b4": "before",
     "2day": "today",
     "cuz": "because",
@@ -296,6 +306,7 @@ _DAY_OF_MONTH_RE: Final = re.compile(r"\b([1-9]|[12][0-9]|3[01])(?:st|nd|rd|th)\
 _WEEKDAY_RE: Final = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b")
 
 
+_STILL_WAITING_RE: Final = re.compile(r"\b(?:still|no data|nothing (?:yet|there|in)|and counting)\b")
 _WAIT_CONTEXT_RE: Final = re.compile(
     r"\b(?:connected|linked|sync\w*|data|import\w*|waiting|waited|still|nothing|empty|dashboard|loading|pending"
     r"|numbers|campaigns? (?:still|not|aren't|haven't))\b"
@@ -307,8 +318,9 @@ def _wait_marker(text: str) -> str:
     if not _WAIT_CONTEXT_RE.search(text):
         return ""  # "we stopped all ads 6 months ago" is no wait for data
     longest = -1.0
+    loose = _STILL_WAITING_RE.search(text) is not None
     for m in _DURATION_RE.finditer(text):
-        if m.group(1) is None and m.group(4) is None:
+        if m.group(1) is None and m.group(4) is None and not loose:
             continue  # "90 days of history", "is 48 hours normal": a length, not a wait
         amount = m.group(2)
         number = _NUMBER_WORDS.get(amount)
@@ -342,9 +354,10 @@ def normalize(text: str) -> str:
 _SPLIT_RE: Final = re.compile(
     r"[?!]+|\.(?=\s|$)|;|\n|\band also\b|\balso\b|\bplus\b|\bbtw\b|\badditionally\b"
     r"|\banother question\b|\bsecond question\b|\band one more thing\b"
-    # "how long is the sync and is it safe": "and" before a new question (not "view and edit")
-    r"|,?\s+and\s+(?=(?:how|what|what's|whats|is|do|does|can|could|where|who|why|which|will|should|are|when"
-    r"|i need|we need)\b)",
+    # "how long is the sync, what does it cost and is it safe": a comma or "and" before a new
+    # question (not "view and edit", not "UK, DE and FR")
+    r"|(?:,\s*and|,|\s+and)\s+(?=(?:how|what|what's|whats|is|do|does|can|could|where|who|why|which|will"
+    r"|should|are|when|i need|we need)\b)",
     re.IGNORECASE,
 )
 
@@ -526,6 +539,9 @@ _CHOICE_BETWEEN: Final = re.compile(r"\b(?:or|vs\.?|versus|difference|differ|bet
 _CORRECTION_RE: Final = re.compile(
     r"\b(?:actually|instead|wrong|mistake|mistakenly|accident|accidentally|by error|meant|rather|not)\b"
 )
+_STATED_BEFORE: Final = re.compile(
+    r"\b(?:we are|we're|were|i am|i'm|im|we use|our account is|it is|it's|its)\s+(?:an?\s+|on\s+|using\s+)?$"
+)
 _BOTH_ALONE_RE: Final = re.compile(r"^\W*(?:we have |we're |we are |it's |its )?(?:both|hybrid)\W*$")
 _THIRD_PARTY_TOOL: Final = re.compile(r"third[- ]party\s+(?:app|tool|software|integrat|access|compan)")
 
@@ -548,6 +564,9 @@ def extract_account_type(text: str) -> str | None:
     if len(kinds) == 1:
         return next(iter(kinds))
     mentions.sort()
+    stated = {k for start, _, k in mentions if _STATED_BEFORE.search(low[max(0, start - 20) : start])}
+    if len(stated) == 1:
+        return next(iter(stated))  # "1P or 3P, which one? we are Vendor Central"
     first_v = min(s for s, _, k in mentions if k == "vendor")
     first_s = min(s for s, _, k in mentions if k == "seller")
     lo, hi = sorted((first_v, first_s))
@@ -813,6 +832,8 @@ class _Vectorizer:
 
 
 def _vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False, dtype=np.float64)
     word = TfidfVectorizer(
         analyzer="word",
@@ -832,6 +853,10 @@ def _fit_temperature(x: object, y: NDArray[np.str_]) -> float:
     factor is (Guo et al. 2017, "On calibration of modern neural networks"). The factor is fitted
     on out-of-fold scores, so it reflects phrasings the model has not seen.
     """
+    from scipy.optimize import minimize_scalar
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.svm import LinearSVC
+
     classes, y_idx = np.unique(y, return_inverse=True)
     smallest = int(np.bincount(y_idx).min())
     folds = min(_CALIBRATION_FOLDS, smallest)
@@ -866,6 +891,9 @@ class Classifier:
         rows: Iterable[tuple[str, Topic]] | None = None,
     ) -> None:
         """Read the phrasings (or take `rows`, for cross-validation) and train."""
+        from scipy.sparse import hstack
+        from sklearn.svm import LinearSVC
+
         data = list(rows) if rows is not None else read_phrasings(phrasings_dir)
         if not data:
             raise ValueError("no phrasings to train on")
@@ -946,14 +974,15 @@ class Classifier:
             ]
         content = [c for c in parts if not self._is_pleasantry(c)]
         core = [c for c in content if not self._is_context(c)]
-        if core and len(core) < len(parts):
-            whole = " ".join(normalize(c.text) for c in core)
-        elif content and len(content) < len(parts):
-            whole = " ".join(normalize(c.text) for c in content)
-        else:
-            whole = normalize(cleaned)
+        views: list[list[_Clause]] = [v for v in (core, content) if v and len(v) < len(parts)]
+        whole, probs = "", np.zeros(0)
+        for view in [*views, parts]:
+            whole = " ".join(normalize(c.text) for c in view) if view is not parts else normalize(cleaned)
+            probs = self.probabilities(whole)
+            if self._topics[int(probs.argmax())] not in (Topic.CLARIFY, Topic.OFF_TOPIC):
+                break  # the first view with a real topic decides; else the whole message does
+        if not content:
             content = parts
-        probs = self.probabilities(whole)
         best = int(probs.argmax())
         top, top_p = self._topics[best], float(probs[best])
 
@@ -967,7 +996,9 @@ class Classifier:
 
         main_tier = _PRIORITY.get(top, _QUESTION_TIER)
         if top_p >= self.clarify_below:
-            offer(top, top_p, (2, 0, 0))
+            # the main topic sits where it is asked, so equal questions keep the customer's order
+            asked_at = [c.position for c in content if int(c.probs.argmax()) == best and c.probs[best] >= _CLAUSE_MIN]
+            offer(top, top_p, (2, 0, min(asked_at, default=0)))
         handoff_p = float(probs[self._index[Topic.HANDOFF_REQUEST]])
         has_answers = bool(slots.account_type or slots.marketplaces)
         if len(content) > 1:
@@ -986,8 +1017,13 @@ class Classifier:
                 tier = _PRIORITY.get(c_top, _QUESTION_TIER)
                 # a one- or two-word fragment ("Admin access? Campaigns?") elaborates, never leads
                 leads = tier < main_tier and c_p >= _JUMP_MIN and len(clause.text.split()) >= 3
-                group = 1 if leads else 3
-                offer(c_top, c_p, (group, tier, clause.position))
+                peer = tier == main_tier and c_p >= _PEER_MIN
+                if leads:
+                    offer(c_top, c_p, (1, tier, clause.position))
+                elif peer:
+                    offer(c_top, c_p, (2, 0, clause.position))
+                else:
+                    offer(c_top, c_p, (3, tier, clause.position))
         if handoff_p >= 0.2 and (top is Topic.HANDOFF_REQUEST or _HANDOFF_RE.search(whole)):
             offer(Topic.HANDOFF_REQUEST, max(handoff_p, top_p if top is Topic.HANDOFF_REQUEST else 0.0), (0, 0, 0))
         if slots.error_codes:
@@ -995,8 +1031,15 @@ class Classifier:
             offer(Topic.CONNECT_AMAZON_ERROR, amazon_p, (1, 1, 0))
 
         vague = top in (Topic.CLARIFY, Topic.OFF_TOPIC)
+        stated = vague and top_p < 0.6 and has_answers
+        if stated:
+            # unsure, but they did state an account type or marketplaces: that is the subject
+            if slots.account_type:
+                offer(Topic.CONNECT_ACCOUNT_TYPE, float(probs[self._index[Topic.CONNECT_ACCOUNT_TYPE]]), (2, 1, 0))
+            if slots.marketplaces:
+                offer(Topic.CONNECT_REGION, float(probs[self._index[Topic.CONNECT_REGION]]), (2, 1, 1))
         real = [p for t, (_, p) in found.items() if t not in (Topic.CLARIFY, Topic.OFF_TOPIC)]
-        if real and (not vague or max(real) >= min(top_p, 0.6)):
+        if real and (stated or not vague or max(real) >= min(top_p, 0.6)):
             found.pop(Topic.CLARIFY, None)
             found.pop(Topic.OFF_TOPIC, None)
         elif real:

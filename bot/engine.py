@@ -68,19 +68,6 @@ class CaseRow:
     packet: dict[str, Any]
 
 
-REASON_TEXT = {
-    "customer_request": "the customer asked for a person",
-    "agent_handoff": "a support agent handed the conversation over",
-    "sync_overdue": "first sync not complete 48 hours after connecting",
-    "sync_failed": "the first sync failed",
-    "amazon_error": "Amazon returned an error the bot cannot fix",
-    "repeated_failures": "repeated sign-in failures",
-    "permissions_refresh_failed": "access still not recognised after the users were removed and re-added",
-    "account_not_listed": "the account is not listed after signing in",
-    "signup_email": "the verification email never arrived",
-    "not_understood": "the bot could not understand the customer",
-    "account_removal": "the customer wants an account removed or cancelled",
-}
 
 
 class Engine:
@@ -276,9 +263,7 @@ class Engine:
         return message
 
     def _ping(self, conversation: ConversationRow, case: CaseRow, writes: _Writes, now: datetime) -> Outbound:
-        text_ = self.runner.templates.render("handoff/ping", {
-            "case_id": f"case-{case.id}", "packet": case.packet,
-            "reason_text": REASON_TEXT.get(case.reason, case.reason)})
+        text_ = self.runner.templates.render("handoff/ping", {"case_id": f"case-{case.id}", "packet": case.packet})
         message = Outbound(audience=Audience.STRATEGIST, topic=REASON_TOPICS.get(case.reason, Topic.HANDOFF_REQUEST),
                            text=text_, case=_case_ref(case), at=now)
         writes.message(conversation.id, message, now)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -59,7 +59,7 @@ class Outcome:
     journey: Journey
     messages: list[Planned] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
-    arm: list[tuple[str, Any, str]] = field(default_factory=list)  # (kind, after, guard state)
+    arm: list[tuple[str, timedelta, str]] = field(default_factory=list)  # (kind, after, guard state)
     left: list[str] = field(default_factory=list)  # states left: their guarded timers are cancelled
 
 
