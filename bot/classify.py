@@ -63,7 +63,7 @@ MAX_CHARS: Final = 2000
 # A topic scoring below this is not trusted: the message becomes `clarify`. Picked by 5-fold
 # cross-validation on the phrasings (`python -m bot.classify_bench --tune`), which maximises
 # accuracy when every prediction under the threshold counts as `clarify`.
-CLARIFY_BELOW: Final = 0.33
+CLARIFY_BELOW: Final = 0.34
 
 # A clause of a multi-question message adds its topic only when this sure of it ...
 _CLAUSE_MIN: Final = 0.50
@@ -775,6 +775,7 @@ _PRIORITY: Final[dict[Topic, int]] = {
     Topic.OFF_TOPIC: 8,
     Topic.CLARIFY: 9,
 }
+_VAGUE: Final = frozenset({Topic.CLARIFY, Topic.OFF_TOPIC})
 _CONTEXT_TOPICS: Final = frozenset({Topic.CONNECT_REGION, Topic.CONNECT_ACCOUNT_TYPE})
 _QUESTION_TIER: Final = 3
 _ANSWER_TIER: Final = 5  # a clause that only states a slot value ("we're a seller")
@@ -826,7 +827,7 @@ class _Vectorizer:
             return
         idf = self.idf
         vals = [idf[c] if n == 1 else idf[c] * (1.0 + math.log(n)) for c, n in counts.items()]
-        scale = self.weight / math.sqrt(math.fsum(v * v for v in vals))
+        scale = self.weight / math.sqrt(sum(v * v for v in vals))
         index.extend(counts)
         value.extend(v * scale for v in vals)
 
@@ -975,12 +976,16 @@ class Classifier:
         content = [c for c in parts if not self._is_pleasantry(c)]
         core = [c for c in content if not self._is_context(c)]
         views: list[list[_Clause]] = [v for v in (core, content) if v and len(v) < len(parts)]
-        whole, probs = "", np.zeros(0)
+        # the first view sure of a real topic decides; failing that, the surest real one; else all
+        scored: list[tuple[str, NDArray[np.float64]]] = []
         for view in [*views, parts]:
-            whole = " ".join(normalize(c.text) for c in view) if view is not parts else normalize(cleaned)
-            probs = self.probabilities(whole)
-            if self._topics[int(probs.argmax())] not in (Topic.CLARIFY, Topic.OFF_TOPIC):
-                break  # the first view with a real topic decides; else the whole message does
+            text_of_view = " ".join(normalize(c.text) for c in view) if view is not parts else normalize(cleaned)
+            view_probs = self.probabilities(text_of_view)
+            scored.append((text_of_view, view_probs))
+            if self._topics[int(view_probs.argmax())] not in _VAGUE and float(view_probs.max()) >= _CLAUSE_MIN:
+                break
+        real_views = [v for v in scored if self._topics[int(v[1].argmax())] not in _VAGUE]
+        whole, probs = max(real_views, key=lambda v: float(v[1].max())) if real_views else scored[-1]
         if not content:
             content = parts
         best = int(probs.argmax())

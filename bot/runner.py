@@ -212,6 +212,8 @@ class Runner:
         # The other questions of the message are answered before the journey starts.
         explain = topic in flows.EXPLAIN_FIRST and not (topic == Topic.CONNECT_REGION and j.marketplaces)
         lead = answers if explain else answers[1:]
+        if target in flows.JOURNEY_STARTS:  # the journey explains connecting itself, step by step
+            lead = [say for say in lead if say.topic not in flows.EXPLAINED_BY_JOURNEY]
         return Step(to=target, say=tuple(lead))
 
     def _answers(self, ctx: Ctx, heard: Understanding) -> list[Say]:

@@ -44,8 +44,13 @@ JUMPS: frozenset[Topic] = frozenset({
 })
 
 # Topics whose entry is preceded by their article, because the customer asked a question first.
-EXPLAIN_FIRST: frozenset[Topic] = frozenset({
-    Topic.CONNECT_REQUIREMENTS, Topic.CONNECT_ACCOUNT_TYPE, Topic.CONNECT_AGENCY, Topic.CONNECT_REGION,
+# (Requirements and agency are not here: the steps they start explain them in their own words.)
+EXPLAIN_FIRST: frozenset[Topic] = frozenset({Topic.CONNECT_ACCOUNT_TYPE, Topic.CONNECT_REGION})
+
+# Starting the journey makes these articles redundant: its own steps say the same, one at a time.
+JOURNEY_STARTS: frozenset[StrEnum] = frozenset({Connect.ROUTE})
+EXPLAINED_BY_JOURNEY: frozenset[Topic] = frozenset({
+    Topic.CONNECT_START, Topic.CONNECT_REQUIREMENTS, Topic.CONNECT_AGENCY, Topic.SIGNUP_ORGANIZATION,
 })
 
 ANSWERS: Mapping[Topic, Callable[[Ctx], Say]] = {
@@ -85,4 +90,4 @@ EVENTS: Mapping[InboundKind, Handler] = {
     InboundKind.STRATEGIST: _on_strategist,
 }
 
-__all__ = ["ANSWERS", "ENTRY_POINTS", "EVENTS", "EXPLAIN_FIRST", "FLOWS", "JUMPS", "START"]
+__all__ = ["ANSWERS", "ENTRY_POINTS", "EVENTS", "EXPLAIN_FIRST", "EXPLAINED_BY_JOURNEY", "FLOWS", "JOURNEY_STARTS", "JUMPS", "START"]

@@ -21,6 +21,21 @@ _NOT_YET = re.compile(
     r"no email|not received|can'?t find)\b")
 
 
+_AGAIN = re.compile(r"\b(again|new link|resend|re-send|retry|another (?:link|try|go)|send (?:it|me|one)|try now)\b")
+_ASK_FOR_LINK = re.compile(r"\b(send|give)\b.*\b(link|it|again)\b|\bnew link\b|\bresend\b")
+
+
+def wants_again(ctx: Ctx) -> bool:
+    """After a failed attempt: the customer asks to try again, or says the cause is fixed.
+
+    A question ("is it safe to try again?") is a question first: it is answered, not acted on.
+    """
+    text = ctx.inbound.text.lower()
+    if "?" in text:
+        return bool(_ASK_FOR_LINK.search(text))
+    return bool(_AGAIN.search(text)) or says_done(ctx)
+
+
 def says_not_yet(ctx: Ctx) -> bool:
     """The customer reports that it has not happened, or still does not work."""
     heard = ctx.heard

@@ -12,6 +12,7 @@ from typing import Any
 from bot.amazon.marketplaces import REGION_NAMES, regions_of
 from bot.amazon.marketplaces import Region as AdsRegion
 from bot.types import InboundKind, Topic
+from flows.answers import wants_again
 from flows.base import Ctx, Flow, Node, Option, Say, StartTimer, Step, goto
 from flows.handoff import handoff
 from flows.journey import ConnectionFound
@@ -91,6 +92,10 @@ def _ensure_region(ctx: Ctx) -> Step | None:
     return None if j.pending_regions else goto(Region.ASK)
 
 
+def _retry_if_asked(ctx: Ctx) -> Step | None:
+    return goto(S.SEND) if wants_again(ctx) else None
+
+
 def _switch_type(ctx: Ctx) -> Step:
     current = ctx.journey.account_type
     ctx.journey.account_type = "seller" if current == "vendor" else "vendor"
@@ -129,18 +134,21 @@ FLOW = Flow(
         S.CANCELLED: Node(
             topic=Topic.CONNECT_AMAZON_ERROR,
             say="signin/cancelled",
+            on_text=_retry_if_asked,
             options=(_NEW_LINK, _PERSON),
             reads="yes_no",
         ),
         S.EXPIRED: Node(
             topic=Topic.CONNECT_AMAZON_ERROR,
             say="signin/expired",
+            on_text=_retry_if_asked,
             options=(_NEW_LINK, _PERSON),
             reads="yes_no",
         ),
         S.RETRY: Node(
             topic=Topic.CONNECT_AMAZON_ERROR,
             say="signin/retry",
+            on_text=_retry_if_asked,
             options=(_NEW_LINK, _PERSON),
             reads="yes_no",
         ),
@@ -170,12 +178,14 @@ FLOW = Flow(
         S.OTHER_REGION: Node(
             topic=Topic.CONNECT_REGION,
             say="signin/other_region",
+            on_text=_retry_if_asked,
             options=(Option("Name my marketplaces again", "region", Region.ASK, sets={"marketplaces": []}),
                      _NEW_LINK, _PERSON),
         ),
         S.VIEWER_ONLY: Node(
             topic=Topic.PREREQ_PERMISSIONS,
             say="signin/viewer_only",
+            on_text=_retry_if_asked,
             options=(Option("Draft the request", "draft", Prereq.DRAFT_OWNER), _NEW_LINK, _PERSON),
         ),
     },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.types import InboundKind, Topic
+from flows.answers import wants_again
 from flows.base import Ctx, Flow, Node, Option, Say, Step, goto
 from flows.handoff import handoff
 from flows.states import Connect, Handoff
@@ -29,6 +30,10 @@ def on_consent(ctx: Ctx) -> Step:
     if j.failures >= 3:
         return handoff(ctx, "repeated_failures")
     return goto(S.CANCELLED)
+
+
+def _retry_if_asked(ctx: Ctx) -> Step | None:
+    return goto(S.REQUIRED) if wants_again(ctx) else None
 
 
 def _skip(ctx: Ctx) -> Step:
@@ -63,12 +68,14 @@ FLOW = Flow(
         S.NOT_PRIMARY: Node(
             topic=Topic.CONNECT_SP_API,
             say="sp_api/not_primary",
+            on_text=_retry_if_asked,
             options=(_NEW_LINK, _PERSON),
             reads="yes_no",
         ),
         S.CANCELLED: Node(
             topic=Topic.CONNECT_SP_API,
             say="sp_api/cancelled",
+            on_text=_retry_if_asked,
             options=(_NEW_LINK, _PERSON),
             reads="yes_no",
         ),

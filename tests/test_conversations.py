@@ -28,10 +28,7 @@ JOURNEYS = sorted(CONVERSATIONS.glob("*.jsonl"))
 
 # Journeys that fail because of a bot bug, with what is wrong. The expectations stay what a customer
 # would want; strict xfail makes the run fail once the bug is fixed, so the entry gets removed then.
-BUG_REASONS: dict[str, str] = {
-    "several_questions_at_once": "only one of several questions in a message is answered",
-    "status_how_much_longer": "'how much longer' during the sync is answered with the billing article",
-}
+BUG_REASONS: dict[str, str] = {}
 KNOWN_BUGS: frozenset[str] = frozenset(BUG_REASONS)
 
 EXPECT_KEYS = frozenset({"topic", "topics", "audience", "case", "link_region", "link_count", "text",
