@@ -90,4 +90,5 @@ EVENTS: Mapping[InboundKind, Handler] = {
     InboundKind.STRATEGIST: _on_strategist,
 }
 
-__all__ = ["ANSWERS", "ENTRY_POINTS", "EVENTS", "EXPLAIN_FIRST", "EXPLAINED_BY_JOURNEY", "FLOWS", "JOURNEY_STARTS", "JUMPS", "START"]
+__all__ = ["ANSWERS", "ENTRY_POINTS", "EVENTS", "EXPLAINED_BY_JOURNEY", "EXPLAIN_FIRST", "FLOWS", "JOURNEY_STARTS",
+           "JUMPS", "START"]
