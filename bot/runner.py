@@ -177,11 +177,13 @@ class Runner:
             best = max(node.options, key=lambda o: fuzz.ratio(text, o.label.lower()))
             if fuzz.ratio(text, best.label.lower()) >= 85:
                 return best
-        if node.reads is not None:
-            value = getattr(heard.slots, node.reads, None)
+        for slot in (node.reads, "yes_no"):  # "idk" answers a "Not sure" option whatever the step reads
+            value = getattr(heard.slots, slot, None) if slot else None
             if value is not None:
                 wanted = "yes" if value is True else "no" if value is False else str(value)
-                return next((o for o in node.options if o.value == wanted), None)
+                option = next((o for o in node.options if o.value == wanted), None)
+                if option is not None:
+                    return option
         return None
 
     def _by_topic(self, node: Node, ctx: Ctx, heard: Understanding) -> Step:
