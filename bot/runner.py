@@ -181,9 +181,9 @@ class Runner:
             value = getattr(heard.slots, slot, None) if slot else None
             if value is not None:
                 wanted = "yes" if value is True else "no" if value is False else str(value)
-                option = next((o for o in node.options if o.value == wanted), None)
-                if option is not None:
-                    return option
+                picked = next((o for o in node.options if o.value == wanted), None)
+                if picked is not None:
+                    return picked
         return None
 
     def _by_topic(self, node: Node, ctx: Ctx, heard: Understanding) -> Step:
@@ -194,10 +194,10 @@ class Runner:
         answers = self._answers(ctx, heard)
         question_open = node.resumable
         if topic in flows.JUMPS or not question_open:
-            return self._start(topic, ctx, answers)
+            return self._start(topic, ctx, answers, heard.slots.marketplaces)
         return stay(*answers, reprompt=True)
 
-    def _start(self, topic: Topic, ctx: Ctx, answers: list[Say]) -> Step:
+    def _start(self, topic: Topic, ctx: Ctx, answers: list[Say], named: tuple[str, ...] = ()) -> Step:
         j = ctx.journey
         if topic == Topic.SYNC_OVERDUE:
             overdue = j.connected_at is None or ctx.now - j.connected_at >= flows.sync.WINDOW
@@ -208,14 +208,14 @@ class Runner:
             return Step(to=step.to, say=(*answers, *step.say), effects=step.effects)
         if topic == Topic.CONNECT_AGENCY:
             j.agency = True
-        target = flows.ENTRY_POINTS.get(topic)
+        target = flows.entry_for(topic, j, named)
         if target is None:
             return stay(*answers)
         # The other questions of the message are answered before the journey starts.
         explain = topic in flows.EXPLAIN_FIRST and not (topic == Topic.CONNECT_REGION and j.marketplaces)
         lead = answers if explain else answers[1:]
-        if target in flows.JOURNEY_STARTS:  # the journey explains connecting itself, step by step
-            lead = [say for say in lead if say.topic not in flows.EXPLAINED_BY_JOURNEY]
+        explained = flows.EXPLAINED_BY.get(target, frozenset())  # the step says it in its own words
+        lead = [say for say in lead if say.topic not in explained]
         return Step(to=target, say=tuple(lead))
 
     def _answers(self, ctx: Ctx, heard: Understanding) -> list[Say]:

@@ -13,7 +13,8 @@ from enum import StrEnum
 from bot.types import InboundKind, Topic
 from flows import connect, handoff, home, prerequisites, region, signin, signup, sp_api, sync
 from flows.base import Ctx, Flow, Handler, Say, Step
-from flows.states import Connect, Home, Prereq, Signup
+from flows.journey import Journey
+from flows.states import Connect, Home, Prereq, Region, Signin, Signup
 
 FLOWS: tuple[Flow, ...] = (
     home.FLOW, connect.FLOW, prerequisites.FLOW, signup.FLOW, region.FLOW,
@@ -36,6 +37,21 @@ ENTRY_POINTS: Mapping[Topic, StrEnum] = {
     Topic.SIGNUP_ORGANIZATION: Signup.ORGANIZATION,
 }
 
+_ANOTHER_CONNECTION = frozenset({Topic.CONNECT_START, Topic.CONNECT_ADD_ACCOUNT, Topic.CONNECT_REGION,
+                                 Topic.CONNECT_ACCOUNT_TYPE})
+
+
+def entry_for(topic: Topic, journey: Journey, named: tuple[str, ...] = ()) -> StrEnum | None:
+    """Where a topic starts a flow. A customer already connected who names new marketplaces, or asks to
+    connect again, starts another connection instead of being walked through the finished one."""
+    connected = {m for c in journey.connections for m in c.marketplaces}
+    new = [m for m in named if m not in connected]
+    if journey.connections and topic in _ANOTHER_CONNECTION and (new or topic != Topic.CONNECT_ACCOUNT_TYPE):
+        journey.marketplaces, journey.pending_regions = new, []
+        return Signin.SEND if new else Region.ASK
+    return ENTRY_POINTS.get(topic)
+
+
 # Topics that change course even while another question is open: they say the customer is stuck
 # somewhere else than the bot thought.
 JUMPS: frozenset[Topic] = frozenset({
@@ -47,11 +63,14 @@ JUMPS: frozenset[Topic] = frozenset({
 # (Requirements and agency are not here: the steps they start explain them in their own words.)
 EXPLAIN_FIRST: frozenset[Topic] = frozenset({Topic.CONNECT_ACCOUNT_TYPE, Topic.CONNECT_REGION})
 
-# Starting the journey makes these articles redundant: its own steps say the same, one at a time.
-JOURNEY_STARTS: frozenset[StrEnum] = frozenset({Connect.ROUTE})
-EXPLAINED_BY_JOURNEY: frozenset[Topic] = frozenset({
-    Topic.CONNECT_START, Topic.CONNECT_REQUIREMENTS, Topic.CONNECT_AGENCY, Topic.SIGNUP_ORGANIZATION,
-})
+# Articles a step makes redundant when the customer is sent there: its own words say the same.
+_JOURNEY_TOPICS = frozenset({Topic.CONNECT_START, Topic.CONNECT_REQUIREMENTS, Topic.CONNECT_AGENCY,
+                             Topic.SIGNUP_ORGANIZATION})
+EXPLAINED_BY: Mapping[StrEnum, frozenset[Topic]] = {
+    Connect.ROUTE: _JOURNEY_TOPICS,
+    Signin.SEND: _JOURNEY_TOPICS | {Topic.CONNECT_ACCOUNT_TYPE, Topic.CONNECT_REGION, Topic.CONNECT_ADD_ACCOUNT},
+    Region.ASK: _JOURNEY_TOPICS | {Topic.CONNECT_ACCOUNT_TYPE, Topic.CONNECT_REGION, Topic.CONNECT_ADD_ACCOUNT},
+}
 
 ANSWERS: Mapping[Topic, Callable[[Ctx], Say]] = {
     Topic.SYNC_STATUS: sync.status_answer,
@@ -90,5 +109,5 @@ EVENTS: Mapping[InboundKind, Handler] = {
     InboundKind.STRATEGIST: _on_strategist,
 }
 
-__all__ = ["ANSWERS", "ENTRY_POINTS", "EVENTS", "EXPLAINED_BY_JOURNEY", "EXPLAIN_FIRST", "FLOWS", "JOURNEY_STARTS",
-           "JUMPS", "START"]
+__all__ = ["ANSWERS", "ENTRY_POINTS", "EVENTS", "EXPLAINED_BY", "EXPLAIN_FIRST", "FLOWS",
+           "JUMPS", "START", "entry_for"]
