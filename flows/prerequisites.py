@@ -65,7 +65,7 @@ def _when_refreshed(ctx: Ctx) -> Step | None:
         ctx.choice = "already"
         return _refresh_done(ctx)
     if says_done(ctx):
-        ctx.choice = "done"
+        ctx.choice = "yes"
         return _refresh_done(ctx)
     return None
 
@@ -168,7 +168,7 @@ FLOW = Flow(
             topic=Topic.PREREQ_PERMISSIONS_REFRESH,
             say="prerequisites/refresh",
             on_enter=_on_refresh_enter,
-            options=(Option("Done, try again", "done"), Option("We already did that", "already"), _PERSON),
+            options=(Option("Done, try again", "yes"), Option("We already did that", "already"), _PERSON),
             on_choice=_refresh_done,
             on_text=_when_refreshed,
             exits=(Signin.SEND, Connect.ROUTE, Handoff.WAITING),
