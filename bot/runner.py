@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 MAX_HOPS = 20  # routing nodes chained in one turn; more means a loop in a flow
 MAX_MISSES = 3  # answers in a row the bot cannot read before a person is brought in
 MAX_ASIDES = 3  # topics answered from one message
+_WANTS_TO_CONNECT = frozenset({Topic.CONNECT_START, Topic.CONNECT_ADD_ACCOUNT, Topic.CONNECT_REQUIREMENTS})
 
 
 class FlowError(RuntimeError):
@@ -227,9 +228,14 @@ class Runner:
                 seen.add(article.id)
                 says.append(Say("common/article", topic=Topic.CONNECT_AMAZON_ERROR,
                                 vars={"article": article}))
-        for topic in heard.topics:
+        # "seller here, on amazon.com, how do I connect": statements the bot remembers, not questions to answer.
+        stated = ({Topic.CONNECT_ACCOUNT_TYPE: heard.slots.account_type, Topic.CONNECT_REGION: heard.slots.marketplaces}
+                  if heard.topics[0] in _WANTS_TO_CONNECT else {})
+        for position, topic in enumerate(heard.topics):
             if len(says) >= MAX_ASIDES:
                 break
+            if position and stated.get(topic):
+                continue
             live = flows.ANSWERS.get(topic)
             if live is not None:
                 says.append(live(ctx))
