@@ -20,6 +20,7 @@ import flows
 from bot.knowledge import Knowledge
 from bot.render import Templates
 from bot.types import Audience, Choice, Inbound, InboundKind, Topic
+from flows.answers import affirms
 from flows.base import Ctx, Effect, Node, Option, Say, Step, goto, stay
 from flows.handoff import handoff
 from flows.journey import Journey
@@ -180,6 +181,8 @@ class Runner:
                 return best
         for slot in (node.reads, "yes_no"):  # "idk" answers a "Not sure" option whatever the step reads
             value = getattr(heard.slots, slot, None) if slot else None
+            if value is None and slot == "yes_no" and affirms(ctx.inbound.text):
+                value = "yes"
             if value is not None:
                 wanted = "yes" if value is True else "no" if value is False else str(value)
                 picked = next((o for o in node.options if o.value == wanted), None)
@@ -193,12 +196,15 @@ class Runner:
             return self._not_understood(node, ctx)
         ctx.journey.misses = 0
         answers = self._answers(ctx, heard)
+        if flows.person_needed_for(heard.slots.error_codes):  # e.g. MD codes: our app's setup, never the customer's
+            step = handoff(ctx, "amazon_error")
+            return Step(to=step.to, say=(*answers, *step.say), effects=step.effects)
         question_open = node.resumable
         if topic in flows.JUMPS or not question_open:
-            return self._start(topic, ctx, answers, heard.slots.marketplaces)
+            return self._start(topic, ctx, answers, heard)
         return stay(*answers, reprompt=True)
 
-    def _start(self, topic: Topic, ctx: Ctx, answers: list[Say], named: tuple[str, ...] = ()) -> Step:
+    def _start(self, topic: Topic, ctx: Ctx, answers: list[Say], heard: Understanding) -> Step:
         j = ctx.journey
         if topic == Topic.SYNC_OVERDUE:
             overdue = j.connected_at is None or ctx.now - j.connected_at >= flows.sync.WINDOW
@@ -209,7 +215,7 @@ class Runner:
             return Step(to=step.to, say=(*answers, *step.say), effects=step.effects)
         if topic == Topic.CONNECT_AGENCY:
             j.agency = True
-        target = flows.entry_for(topic, j, named)
+        target = flows.entry_for(topic, j, heard.slots.marketplaces)
         if target is None:
             return stay(*answers)
         # The other questions of the message are answered before the journey starts.
@@ -228,6 +234,8 @@ class Runner:
                 seen.add(article.id)
                 says.append(Say("common/article", topic=Topic.CONNECT_AMAZON_ERROR,
                                 vars={"article": article}))
+        if says:  # the specific error's article says more than the general one
+            seen.update(a.id for a in [self.knowledge.for_topic(Topic.CONNECT_AMAZON_ERROR)] if a)
         # "seller here, on amazon.com, how do I connect": statements the bot remembers, not questions to answer.
         stated = ({Topic.CONNECT_ACCOUNT_TYPE: heard.slots.account_type, Topic.CONNECT_REGION: heard.slots.marketplaces}
                   if heard.topics[0] in _WANTS_TO_CONNECT else {})

@@ -37,6 +37,11 @@ ENTRY_POINTS: Mapping[Topic, StrEnum] = {
     Topic.SIGNUP_ORGANIZATION: Signup.ORGANIZATION,
 }
 
+def person_needed_for(codes: tuple[str, ...]) -> bool:
+    """Error codes only a person can act on: Amazon's MD codes point at the app's own setup."""
+    return any(code.upper().startswith("MD") for code in codes)
+
+
 _ANOTHER_CONNECTION = frozenset({Topic.CONNECT_START, Topic.CONNECT_ADD_ACCOUNT, Topic.CONNECT_REGION,
                                  Topic.CONNECT_ACCOUNT_TYPE})
 
@@ -110,4 +115,4 @@ EVENTS: Mapping[InboundKind, Handler] = {
 }
 
 __all__ = ["ANSWERS", "ENTRY_POINTS", "EVENTS", "EXPLAINED_BY", "EXPLAIN_FIRST", "FLOWS",
-           "JUMPS", "START", "entry_for"]
+           "JUMPS", "START", "entry_for", "person_needed_for"]

@@ -18,7 +18,9 @@ _DONE = re.compile(
 _NOT_YET = re.compile(
     r"\b(not yet|still (?:nothing|no|not|waiting|missing|doesn'?t|didn'?t)|nothing (?:came|arrived|yet)|"
     r"no luck|didn'?t (?:work|arrive|come|get)|haven'?t (?:got|received|gotten)|not there|nope|"
-    r"no email|not received|can'?t find)\b")
+    r"no email|not received|can'?t find|nothing (?:there|in (?:it|there|spam)|at all))\b")
+_AFFIRM = re.compile(r"^\W*(?:ok(?:ay)?|sure|yes+|yep|yeah|ya|yup|yas|correct|right|true|fine|all good|both)\b")
+_NEGATION = re.compile(r"\b(?:no|not|never|nope|don'?t|doesn'?t|isn'?t|aren'?t|haven'?t|hasn'?t|can'?t|neither)\b")
 
 
 _AGAIN = re.compile(r"\b(again|new link|resend|re-send|retry|another (?:link|try|go)|send (?:it|me|one)|try now)\b")
@@ -34,6 +36,12 @@ def wants_again(ctx: Ctx) -> bool:
     if "?" in text:
         return bool(_ASK_FOR_LINK.search(text))
     return bool(_AGAIN.search(text)) or says_done(ctx)
+
+
+def affirms(text: str) -> bool:
+    """'ok yes both fine', 'sure, go ahead': an answer that starts with agreement and denies nothing."""
+    low = text.lower()
+    return bool(_AFFIRM.search(low)) and not _NEGATION.search(low)
 
 
 def says_not_yet(ctx: Ctx) -> bool:
