@@ -210,17 +210,13 @@ class Runner:
             overdue = j.connected_at is None or ctx.now - j.connected_at >= flows.sync.WINDOW
             if overdue and j.sync_status != "completed":
                 return handoff(ctx, "sync_overdue")
-        if topic == Topic.ACCOUNT_REMOVAL:
-            step = handoff(ctx, "account_removal")
-            return Step(to=step.to, say=(*answers, *step.say), effects=step.effects)
         if topic == Topic.CONNECT_AGENCY:
             j.agency = True
         target = flows.entry_for(topic, j, heard.slots.marketplaces)
         if target is None:
             return stay(*answers)
         # The other questions of the message are answered before the journey starts.
-        explain = topic in flows.EXPLAIN_FIRST and not (topic == Topic.CONNECT_REGION and j.marketplaces)
-        lead = answers if explain else answers[1:]
+        lead = answers if topic in flows.EXPLAIN_FIRST else answers[1:]
         explained = flows.EXPLAINED_BY.get(target, frozenset())  # the step says it in its own words
         lead = [say for say in lead if say.topic not in explained]
         return Step(to=target, say=tuple(lead))
@@ -236,13 +232,16 @@ class Runner:
                                 vars={"article": article}))
         if says:  # the specific error's article says more than the general one
             seen.update(a.id for a in [self.knowledge.for_topic(Topic.CONNECT_AMAZON_ERROR)] if a)
-        # "seller here, on amazon.com, how do I connect": statements the bot remembers, not questions to answer.
-        stated = ({Topic.CONNECT_ACCOUNT_TYPE: heard.slots.account_type, Topic.CONNECT_REGION: heard.slots.marketplaces}
-                  if heard.topics[0] in _WANTS_TO_CONNECT else {})
-        for position, topic in enumerate(heard.topics):
+        # "seller here, on amazon.com, how do I connect" or just "vendor amazon.de": statements the bot
+        # remembers and acts on, not questions to answer with an article.
+        stated = {t for t, value in ((Topic.CONNECT_ACCOUNT_TYPE, heard.slots.account_type),
+                                     (Topic.CONNECT_REGION, heard.slots.marketplaces)) if value}
+        if heard.topics[0] not in _WANTS_TO_CONNECT and heard.topics[0] not in stated:
+            stated = set()
+        for topic in heard.topics:
             if len(says) >= MAX_ASIDES:
                 break
-            if position and stated.get(topic):
+            if topic in stated:
                 continue
             live = flows.ANSWERS.get(topic)
             if live is not None:

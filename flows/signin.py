@@ -16,6 +16,7 @@ from flows.answers import wants_again
 from flows.base import Ctx, Flow, Node, Option, Say, StartTimer, Step, goto
 from flows.handoff import handoff
 from flows.journey import ConnectionFound
+from flows.region import plan_regions
 from flows.states import Connect, Handoff, Prereq, Region
 from flows.states import Signin as S
 
@@ -96,6 +97,25 @@ def _retry_if_asked(ctx: Ctx) -> Step | None:
     return goto(S.SEND) if wants_again(ctx) else None
 
 
+def _corrected_type(ctx: Ctx) -> Step | None:
+    """'oh we're actually seller': the customer corrects the account type."""
+    said = ctx.heard.slots.account_type if ctx.heard else None
+    if said and said != ctx.journey.account_type:
+        ctx.journey.account_type = said
+        ctx.journey.note_tried(f"switched account type to {said}")
+        return goto(S.SEND)
+    return _retry_if_asked(ctx)
+
+
+def _corrected_marketplaces(ctx: Ctx) -> Step | None:
+    """'we are in the US actually': the customer corrects the marketplaces; new regions, new links."""
+    named = list(ctx.heard.slots.marketplaces) if ctx.heard else []
+    if not named:
+        return _retry_if_asked(ctx)
+    ctx.journey.marketplaces, ctx.journey.pending_regions = [], []
+    return plan_regions(ctx, named)
+
+
 def _switch_type(ctx: Ctx) -> Step:
     current = ctx.journey.account_type
     ctx.journey.account_type = "seller" if current == "vendor" else "vendor"
@@ -155,6 +175,7 @@ FLOW = Flow(
         S.NO_PROFILES: Node(
             topic=Topic.CONNECT_ACCOUNT_NOT_LISTED,
             say="signin/no_profiles",
+            on_text=_corrected_marketplaces,
             options=(
                 Option("Never advertised", "advertising", Prereq.NEVER_ADVERTISED,
                        sets={"missing": "advertising", "prerequisites_ok": False}),
@@ -170,6 +191,7 @@ FLOW = Flow(
         S.WRONG_TYPE: Node(
             topic=Topic.CONNECT_ACCOUNT_NOT_LISTED,
             say="signin/wrong_type",
+            on_text=_corrected_type,
             options=(Option("Switch account type", "switch"), Option("Use another login", "other_login", S.SEND),
                      _PERSON),
             on_choice=_switch_type,
@@ -178,7 +200,7 @@ FLOW = Flow(
         S.OTHER_REGION: Node(
             topic=Topic.CONNECT_REGION,
             say="signin/other_region",
-            on_text=_retry_if_asked,
+            on_text=_corrected_marketplaces,
             options=(Option("Name my marketplaces again", "region", Region.ASK, sets={"marketplaces": []}),
                      _NEW_LINK, _PERSON),
         ),
