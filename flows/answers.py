@@ -38,6 +38,14 @@ def wants_again(ctx: Ctx) -> bool:
     return bool(_AGAIN.search(text)) or says_done(ctx)
 
 
+_REMOVAL_ACTION = re.compile(r"\b(remove|delete|cancel|disconnect|close|deactivate|unsubscribe|pause|get rid of)\b")
+
+
+def asks_for_removal(text: str) -> bool:
+    """An actual request to remove, cancel or disconnect (a person does those), not a bare 'stop'."""
+    return bool(_REMOVAL_ACTION.search(text.lower()))
+
+
 def affirms(text: str) -> bool:
     """'ok yes both fine', 'sure, go ahead': an answer that starts with agreement and denies nothing."""
     low = text.lower()

@@ -110,6 +110,8 @@ def _corrected_type(ctx: Ctx) -> Step | None:
 def _corrected_marketplaces(ctx: Ctx) -> Step | None:
     """'we are in the US actually': the customer corrects the marketplaces; new regions, new links."""
     named = list(ctx.heard.slots.marketplaces) if ctx.heard else []
+    if "?" in ctx.inbound.text:
+        return None  # "which region is amazon.de in?" is a question: answered, then the step asked again
     if not named:
         return _retry_if_asked(ctx)
     ctx.journey.marketplaces, ctx.journey.pending_regions = [], []
