@@ -1,0 +1,297 @@
+"""Free text -> topics and slot values: `Classifier.understand`.
+
+* **Topics** come from the linear model of `train.py`, loaded as plain data (`model.py`,
+  `cache.py`) and scored without scikit-learn (`scoring.py`).
+* **Slots** come from rules plus rapidfuzz (`slots.py`, `markets.py`); they need no training.
+
+A message with several questions is cut into clauses; each clause is classified and every
+confident topic is returned, the most actionable first. Anything too vague, empty or garbled
+becomes `Topic.CLARIFY` with a low confidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+from rapidfuzz import fuzz, process
+
+from bot.types import Topic
+from bot.understanding.cache import load_or_train
+from bot.understanding.markets import extract_marketplaces
+from bot.understanding.model import Model
+from bot.understanding.scoring import Scorer
+from bot.understanding.slots import Slots, extract_account_type, extract_cleaned, only_slot_words
+from bot.understanding.text import clean, normalize, split_clauses
+
+# A topic scoring below this is not trusted: the message becomes `clarify`. Picked by 5-fold
+# cross-validation on the phrasings (`python -m bot.classify_bench --tune`), which maximises
+# accuracy when every prediction under the threshold counts as `clarify`.
+CLARIFY_BELOW: Final = 0.34
+
+# A clause of a multi-question message adds its topic only when this sure of it ...
+_CLAUSE_MIN: Final = 0.50
+# ... and goes before the message's main topic (as a blocker or error) only when this sure.
+# Both were set on messages made by joining held-out phrasings two by two.
+_JUMP_MIN: Final = 0.90
+# A clause topic as important as the main one, and this sure, is ordered with it by position.
+_PEER_MIN: Final = 0.70
+
+
+@dataclass(frozen=True)
+class Understanding:
+    topics: tuple[Topic, ...]  # most important first, at least one
+    confidence: float  # 0..1 score of topics[0]
+    slots: Slots
+
+
+_HANDOFF_RE: Final = re.compile(
+    r"\b(?:human|real person|a person|actual person|agent|representative|operator|datastrategist|strategist"
+    r"|support team|call me|phone|escalat\w*|live chat|talk to|speak (?:to|with)|contact me|reach out to me)\b"
+    r"|\b(?:can|could|need|want|get|have|let|please|pls)\s+(?:someone|somebody|a human|a person)\b"
+)
+_PLEASANTRY_RE: Final = re.compile(
+    r"\W*(?:hi|hello|hey|hiya|yo|dear|greetings|good (?:morning|afternoon|evening|day)|thanks|thank you|thx|ty"
+    r"|cheers|regards|kind regards|best regards|many thanks|appreciate it|sorry)\b"
+)
+# Most actionable first: a request for a person, then errors and blockers, then questions.
+_PRIORITY: Final[dict[Topic, int]] = {
+    Topic.HANDOFF_REQUEST: 0,
+    Topic.CONNECT_AMAZON_ERROR: 1,
+    Topic.SYNC_OVERDUE: 1,
+    Topic.PREREQ_PERMISSIONS_REFRESH: 1,
+    Topic.CONNECT_ACCOUNT_NOT_LISTED: 1,
+    Topic.ACCOUNT_LOGIN: 1,
+    Topic.SIGNUP_EMAIL: 1,
+    Topic.PREREQ_PERMISSIONS: 2,
+    Topic.PREREQ_ADVERTISING: 2,
+    Topic.ACCOUNT_REMOVAL: 2,
+    Topic.OFF_TOPIC: 8,
+    Topic.CLARIFY: 9,
+}
+_VAGUE: Final = frozenset({Topic.CLARIFY, Topic.OFF_TOPIC})
+_CONTEXT_TOPICS: Final = frozenset({Topic.CONNECT_REGION, Topic.CONNECT_ACCOUNT_TYPE})
+_QUESTION_TIER: Final = 3
+_ANSWER_TIER: Final = 5  # a clause that only states a slot value ("we're a seller")
+
+
+class Classifier:
+    """Understands one customer message: its topics, how sure, and the slot values it states."""
+
+    def __init__(
+        self,
+        phrasings_dir: Path,
+        *,
+        clarify_below: float = CLARIFY_BELOW,
+        rows: Iterable[tuple[str, Topic]] | None = None,
+    ) -> None:
+        """Load the model of the phrasings (trained once, then cached: see `cache.py`).
+
+        With `rows` (cross-validation) the model is trained on them here, which imports
+        scikit-learn into this process: fine for tests and benchmarks, not for serving.
+        """
+        self.clarify_below = clarify_below
+        model: Model
+        if rows is not None:
+            from bot.understanding.train import train
+
+            model, self.model_source = train(rows), "trained in-process"
+        else:
+            model, self.model_source = load_or_train(phrasings_dir)
+        self._topics: tuple[Topic, ...] = tuple(Topic(c) for c in model.classes)
+        self._index = {t: i for i, t in enumerate(self._topics)}
+        self._scorer = Scorer(model)
+        self.temperature = model.temperature
+        self._known_words = model.known_words
+        self._long_known_words = tuple(sorted(w for w in self._known_words if len(w) >= 4))
+
+    @property
+    def topics(self) -> tuple[Topic, ...]:
+        return self._topics
+
+    def probabilities(self, text: str) -> NDArray[np.float64]:
+        """Probability of every topic (in `self.topics` order) for text already `normalize`d."""
+        return self._scorer.probabilities(text)
+
+    def top(self, text: str) -> tuple[Topic, float]:
+        """The model's best topic for raw text as a whole, and its probability (no rules)."""
+        probs = self.probabilities(normalize(clean(text)[0]))
+        best = int(probs.argmax())
+        return self._topics[best], float(probs[best])
+
+    def understand(self, text: str) -> Understanding:
+        cleaned, garbage = clean(text if isinstance(text, str) else "")
+        if garbage:
+            return Understanding((Topic.CLARIFY,), 0.0, Slots())
+        slots = extract_cleaned(cleaned)
+        clauses = split_clauses(cleaned)
+        if not clauses:
+            return Understanding((Topic.CLARIFY,), 0.0, slots)
+        if not self._has_known_word(cleaned) and slots == Slots():
+            return Understanding((Topic.CLARIFY,), 0.0, slots)  # "qwerty", "zzz", another language
+        if (slots.account_type or slots.marketplaces) and only_slot_words(cleaned):
+            # a bare answer such as "vendor", "we're 3P" or "amazon.de and .fr"
+            answered: list[Topic] = []
+            if slots.account_type:
+                answered.append(Topic.CONNECT_ACCOUNT_TYPE)
+            if slots.marketplaces:
+                answered.append(Topic.CONNECT_REGION)
+            return Understanding(tuple(answered), 0.9, slots)
+
+        # Classify each clause; greetings and thanks ("hi team", "thanks!") are set aside so
+        # they do not water down the question next to them.
+        # Statements of context ("We sell in the US and Canada on Seller Central.") are kept as
+        # answers but do not decide the main topic when a question or a problem is next to them.
+        parts: list[_Clause] = []
+        if len(clauses) > 1:
+            parts = [
+                _Clause(i, c, self.probabilities(normalize(c)), _is_question(cleaned, c)) for i, c in enumerate(clauses)
+            ]
+        content = [c for c in parts if not self._is_pleasantry(c)]
+        core = [c for c in content if not self._is_context(c)]
+        views: list[list[_Clause]] = [v for v in (core, content) if v and len(v) < len(parts)]
+        # the first view sure of a real topic decides; failing that, the surest real one; else all
+        scored: list[tuple[str, NDArray[np.float64]]] = []
+        for view in [*views, parts]:
+            text_of_view = " ".join(normalize(c.text) for c in view) if view is not parts else normalize(cleaned)
+            view_probs = self.probabilities(text_of_view)
+            scored.append((text_of_view, view_probs))
+            if self._topics[int(view_probs.argmax())] not in _VAGUE and float(view_probs.max()) >= _CLAUSE_MIN:
+                break
+        real_views = [v for v in scored if self._topics[int(v[1].argmax())] not in _VAGUE]
+        whole, probs = max(real_views, key=lambda v: float(v[1].max())) if real_views else scored[-1]
+        if not content:
+            content = parts
+        best = int(probs.argmax())
+        top, top_p = self._topics[best], float(probs[best])
+
+        # rank: (group, tier, position); group 0 = a person asked for, 1 = blockers that are
+        # clearly asked about before the main topic, 2 = the main topic, 3 = the other questions
+        found: dict[Topic, tuple[tuple[int, int, int], float]] = {}
+
+        def offer(topic: Topic, p: float, rank: tuple[int, int, int]) -> None:
+            if topic not in found or rank < found[topic][0]:
+                found[topic] = (rank, p)
+
+        main_tier = _PRIORITY.get(top, _QUESTION_TIER)
+        if top_p >= self.clarify_below:
+            # the main topic sits where it is asked, so equal questions keep the customer's order
+            asked_at = [c.position for c in content if int(c.probs.argmax()) == best and c.probs[best] >= _CLAUSE_MIN]
+            offer(top, top_p, (2, 0, min(asked_at, default=0)))
+        handoff_p = float(probs[self._index[Topic.HANDOFF_REQUEST]])
+        has_answers = bool(slots.account_type or slots.marketplaces)
+        if len(content) > 1:
+            for clause in content:
+                c_best = int(clause.probs.argmax())
+                c_top, c_p = self._topics[c_best], float(clause.probs[c_best])
+                handoff_p = max(handoff_p, float(clause.probs[self._index[Topic.HANDOFF_REQUEST]]))
+                answers = _extract_answer_topics(clause.text) if has_answers and only_slot_words(clause.text) else ()
+                for answer in answers:
+                    offer(answer, c_p, (3, _ANSWER_TIER, clause.position))
+                if answers or c_p < _CLAUSE_MIN or c_top in (Topic.CLARIFY, Topic.OFF_TOPIC):
+                    continue
+                if self._is_context(clause):
+                    offer(c_top, c_p, (3, _ANSWER_TIER, clause.position))
+                    continue
+                tier = _PRIORITY.get(c_top, _QUESTION_TIER)
+                # a one- or two-word fragment ("Admin access? Campaigns?") elaborates, never leads
+                leads = tier < main_tier and c_p >= _JUMP_MIN and len(clause.text.split()) >= 3
+                peer = tier == main_tier and c_p >= _PEER_MIN
+                if leads:
+                    offer(c_top, c_p, (1, tier, clause.position))
+                elif peer:
+                    offer(c_top, c_p, (2, 0, clause.position))
+                else:
+                    offer(c_top, c_p, (3, tier, clause.position))
+        if handoff_p >= 0.2 and (top is Topic.HANDOFF_REQUEST or _HANDOFF_RE.search(whole)):
+            offer(Topic.HANDOFF_REQUEST, max(handoff_p, top_p if top is Topic.HANDOFF_REQUEST else 0.0), (0, 0, 0))
+        if slots.error_codes:
+            amazon_p = max(float(probs[self._index[Topic.CONNECT_AMAZON_ERROR]]), 0.5)
+            offer(Topic.CONNECT_AMAZON_ERROR, amazon_p, (1, 1, 0))
+
+        vague = top in (Topic.CLARIFY, Topic.OFF_TOPIC)
+        stated = vague and top_p < 0.6 and has_answers
+        if stated:
+            # unsure, but they did state an account type or marketplaces: that is the subject
+            if slots.account_type:
+                offer(Topic.CONNECT_ACCOUNT_TYPE, float(probs[self._index[Topic.CONNECT_ACCOUNT_TYPE]]), (2, 1, 0))
+            if slots.marketplaces:
+                offer(Topic.CONNECT_REGION, float(probs[self._index[Topic.CONNECT_REGION]]), (2, 1, 1))
+        real = [p for t, (_, p) in found.items() if t not in (Topic.CLARIFY, Topic.OFF_TOPIC)]
+        if real and (stated or not vague or max(real) >= min(top_p, 0.6)):
+            found.pop(Topic.CLARIFY, None)
+            found.pop(Topic.OFF_TOPIC, None)
+        elif real:
+            found = {top: found[top]}  # a confident "anything else" beats a weak clause
+        if not found:
+            if slots.yes_no is not None and len(whole.split()) <= 4:
+                return Understanding((top,), top_p, slots)  # a bare answer: the caller reads yes_no
+            return Understanding((Topic.CLARIFY,), top_p, slots)
+        ordered = sorted(found, key=lambda t: found[t][0])
+        return Understanding(tuple(ordered), found[ordered[0]][1], slots)
+
+    def _has_known_word(self, cleaned: str) -> bool:
+        """Whether any word is one the phrasings use, exactly or with a typo or two."""
+        words = normalize(cleaned).split()
+        if any(w in self._known_words for w in words):
+            return True
+        return any(
+            process.extractOne(w, self._long_known_words, scorer=fuzz.ratio, score_cutoff=80) is not None
+            for w in words
+            if len(w) >= 4 and not w.startswith("_")
+        )
+
+    def _is_context(self, clause: _Clause) -> bool:
+        """A statement of who they are or where they sell, not a question of its own."""
+        best = self._topics[int(clause.probs.argmax())]
+        return best in _CONTEXT_TOPICS and not clause.question
+
+    def _is_pleasantry(self, clause: _Clause) -> bool:
+        """A greeting, a thanks or a bare "help" next to the real question."""
+        words = len(clause.text.split())
+        best = self._topics[int(clause.probs.argmax())]
+        if _PLEASANTRY_RE.match(clause.text.lower()):
+            # "hi team", "Hi there, I'm Sarah from Acme", "thanks a lot"
+            return words <= 4 or (words <= 12 and best in (Topic.CLARIFY, Topic.OFF_TOPIC))
+        return words <= 6 and best is Topic.CLARIFY  # "it doesn't work", "what should we do"
+
+
+@dataclass(frozen=True)
+class _Clause:
+    position: int
+    text: str
+    probs: NDArray[np.float64]
+    question: bool
+
+
+_QUESTION_START_RE: Final = re.compile(
+    r"\W*(?:\d\W+)?(?:how|what|what's|whats|which|where|who|why|when|is|are|do|does|did|can|could|should|will"
+    r"|would|shall|may|any|wat|wht|hw)\b",
+    re.IGNORECASE,
+)
+
+
+def _is_question(text: str, clause: str) -> bool:
+    """Whether `clause` (a part of `text`) asks: a '?' after it, or a question word first."""
+    if _QUESTION_START_RE.match(clause):
+        return True
+    at = text.find(clause)
+    if at < 0:
+        return False
+    rest = text[at + len(clause) : at + len(clause) + 4].lstrip(" ,.-:")
+    return rest.startswith("?")
+
+
+def _extract_answer_topics(clause: str) -> tuple[Topic, ...]:
+    """The topics a clause made only of slot values answers ("we're a seller", "UK and DE")."""
+    topics: list[Topic] = []
+    if extract_account_type(clause):
+        topics.append(Topic.CONNECT_ACCOUNT_TYPE)
+    if extract_marketplaces(clause):
+        topics.append(Topic.CONNECT_REGION)
+    return tuple(topics)
