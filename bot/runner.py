@@ -82,7 +82,9 @@ class Runner:
             now: datetime) -> Outcome:
         if state not in self.nodes:  # a state removed from the flows: start over rather than fail
             state = flows.START.value
-        ctx = Ctx(journey=journey.model_copy(deep=True), inbound=inbound, now=now, state=state, heard=heard)
+        # Handlers change the journey in place: the caller passes one it owns (the engine builds it
+        # fresh from the row each turn and writes it back only if the whole turn succeeds).
+        ctx = Ctx(journey=journey, inbound=inbound, now=now, state=state, heard=heard)
         outcome = Outcome(state=state, journey=ctx.journey)
         node = self.nodes[state]
         step, checked = self._decide(node, ctx)
