@@ -278,8 +278,9 @@ class Engine:
             authorize = self.links.signin(region, token)
             label = f"Sign in with Amazon ({REGION_NAMES[Region(region)]})"
         else:
-            markets = journey.marketplaces[:1] or [c.marketplaces[0] for c in journey.connections
-                                                    if c.marketplaces][:1] or ["US"]
+            # SP-API consent is per region: the next connected region without it, else what was named.
+            pending = [c.marketplaces[0] for c in journey.sp_api_missing if c.marketplaces]
+            markets = pending[:1] or journey.marketplaces[:1] or ["US"]
             region = str(marketplace(markets[0]).region)
             authorize = self.links.consent(markets[0], journey.account_type or "seller", token)
             central = "Vendor Central" if journey.account_type == "vendor" else "Seller Central"

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 MAX_HOPS = 20  # routing nodes chained in one turn; more means a loop in a flow
 MAX_MISSES = 3  # answers in a row the bot cannot read before a person is brought in
 MAX_ASIDES = 3  # topics answered from one message
-_WANTS_TO_CONNECT = frozenset({Topic.CONNECT_START, Topic.CONNECT_ADD_ACCOUNT, Topic.CONNECT_REQUIREMENTS})
+_WANTS_TO_CONNECT = frozenset({Topic.CONNECT_START, Topic.CONNECT_ADD_ACCOUNT, Topic.CONNECT_REQUIREMENTS,
+                               Topic.CONNECT_AGENCY})
 
 
 class FlowError(RuntimeError):
@@ -181,6 +182,10 @@ class Runner:
             best = max(node.options, key=lambda o: fuzz.ratio(text, o.label.lower()))
             if fuzz.ratio(text, best.label.lower()) >= 85:
                 return best
+            # "I am the owner actually", "pls send a new link": a label of several words, said within the answer.
+            said = [o for o in node.options if len(o.label.split()) >= 3 and o.label.lower() in text]
+            if len(said) == 1:
+                return said[0]
         for slot in (node.reads, "yes_no"):  # "idk" answers a "Not sure" option whatever the step reads
             value = getattr(heard.slots, slot, None) if slot else None
             if value is None and slot == "yes_no" and affirms(ctx.inbound.text):

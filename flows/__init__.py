@@ -53,6 +53,8 @@ def entry_for(topic: Topic, journey: Journey, named: tuple[str, ...] = ()) -> St
     new = [m for m in named if m not in connected]
     if journey.connections and topic in _ANOTHER_CONNECTION and (new or topic != Topic.CONNECT_ACCOUNT_TYPE):
         journey.marketplaces, journey.pending_regions = new, []
+        if journey.sp_api == "done":
+            journey.sp_api = None  # a new region needs its own SP-API consent; done regions are remembered
         return Signin.SEND if new else Region.ASK
     return ENTRY_POINTS.get(topic)
 

@@ -46,6 +46,16 @@ def asks_for_removal(text: str) -> bool:
     return bool(_REMOVAL_ACTION.search(text.lower()))
 
 
+_RUNNING = re.compile(r"\b(?:campaigns?|ads?|advertising)\b.*\b(?:running|live|active|launched|started|created|on)\b"
+                      r"|\b(?:running|live|active|launched|started|created)\b.*\b(?:campaigns?|ads?)\b")
+
+
+def says_campaign_running(text: str) -> bool:
+    """'our campaign is running now' (and not 'no campaign is running')."""
+    low = text.lower()
+    return bool(_RUNNING.search(low)) and not _NEGATION.search(low)
+
+
 def affirms(text: str) -> bool:
     """'ok yes both fine', 'sure, go ahead': an answer that starts with agreement and denies nothing."""
     low = text.lower()

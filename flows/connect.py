@@ -32,7 +32,7 @@ def next_step(ctx: Ctx) -> Step:
         return region.plan_regions(ctx, list(j.marketplaces)) if j.marketplaces else goto(Region.ASK)
     if j.pending_regions:
         return goto(Signin.SEND)
-    if j.sp_api is None and j.account_type in ("seller", "both"):
+    if j.sp_api is None and (j.account_type in ("seller", "both") or j.sp_api_regions):
         return goto(SpApi.REQUIRED)
     if j.sp_api is None:
         return goto(SpApi.OFFER)

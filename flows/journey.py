@@ -33,6 +33,7 @@ class Journey(BaseModel):
     connections: list[ConnectionFound] = Field(default_factory=list)
     connected_at: datetime | None = None
     sp_api: str | None = None  # done | skipped
+    sp_api_regions: list[str] = Field(default_factory=list)  # regions whose SP-API consent is given
     sync_status: str | None = None  # in_progress | completed | failed
     sync_progress: int = 0
     sync_reported: int = -1  # the last progress milestone told to the customer
@@ -59,3 +60,14 @@ class Journey(BaseModel):
     @property
     def connected_regions(self) -> list[str]:
         return [c.region for c in self.connections]
+
+    @property
+    def sp_api_missing(self) -> list[ConnectionFound]:
+        """Connections whose region still needs SP-API consent: Amazon authorizes SP-API per region."""
+        seen: set[str] = set(self.sp_api_regions)
+        missing = []
+        for connection in self.connections:
+            if connection.region not in seen:
+                seen.add(connection.region)
+                missing.append(connection)
+        return missing

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.types import InboundKind, Topic
-from flows.answers import says_done, says_not_yet
+from flows.answers import says_campaign_running, says_done, says_not_yet
 from flows.base import Ctx, Flow, Node, Option, Step, TimerSpec, goto
 from flows.handoff import handoff
 from flows.states import Connect, Handoff, Signin
@@ -56,6 +56,13 @@ def _when_running(ctx: Ctx) -> Step | None:
     return _campaign_running(ctx) if says_done(ctx) or wants_on else None
 
 
+def _skip_if_running(ctx: Ctx) -> Step | None:
+    """'I was told to come back after 24 h, our campaign is running now': no need to explain it again."""
+    if ctx.inbound.kind == InboundKind.SAY and says_campaign_running(ctx.inbound.text):
+        return _campaign_running(ctx)
+    return None
+
+
 def _when_granted(ctx: Ctx) -> Step | None:
     return _permission_granted(ctx) if says_done(ctx) else None
 
@@ -99,10 +106,11 @@ FLOW = Flow(
         S.NEVER_ADVERTISED: Node(
             topic=Topic.PREREQ_ADVERTISING,
             say="prerequisites/never_advertised",
+            on_enter=_skip_if_running,
             options=(Option("Yes, remind me", "yes"), Option("No thanks", "no")),
             reads="yes_no",
             on_choice=_reminder_wanted,
-            exits=(S.REMINDER_SET, S.PAUSED),
+            exits=(S.REMINDER_SET, S.PAUSED, S.NEED_PERMISSION, Connect.ROUTE),
         ),
         S.REMINDER_SET: Node(
             topic=Topic.PREREQ_ADVERTISING,

@@ -16,9 +16,14 @@ def on_consent(ctx: Ctx) -> Step:
     result = str(ctx.data.get("result", "error"))
     code = str(ctx.data.get("code", "") or result)
     if result == "ok":
-        j.sp_api = "done"
-        j.note_tried("SP-API consent granted")
-        return goto(Connect.ROUTE, Say("sp_api/done", topic=Topic.CONNECT_SP_API))
+        region = str(ctx.data.get("region", ""))
+        if region and region not in j.sp_api_regions:
+            j.sp_api_regions.append(region)
+        j.note_tried(f"SP-API consent granted ({region})")
+        if not j.sp_api_missing:
+            j.sp_api = "done"
+        more = j.sp_api_missing[0].region if j.sp_api_missing else ""
+        return goto(Connect.ROUTE, Say("sp_api/done", topic=Topic.CONNECT_SP_API, vars={"next_region": more}))
     j.note_error(code, ctx.state, ctx.now, detail=f"SP-API consent: {result}")
     j.last_amazon = {"region": str(ctx.data.get("region", "")), "result": result, "code": str(ctx.data.get("code", "")),
                      "found_types": [], "found_regions": []}
