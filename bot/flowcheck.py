@@ -104,6 +104,9 @@ def mermaid(flow: Flow) -> str:
         label = state.value.split(".", 1)[1]
         shape = f'(["{label}"])' if state == flow.entry else f'["{label}<br/><small>{node.topic.value}</small>"]'
         lines.append(f"    {_node_id(state)}{shape}")
+    outside = sorted({t.value for state in flow.states for t, _ in flow.targets(state) if t not in flow.states})
+    for target in outside:  # states of other flows, drawn as exits of this one
+        lines.append(f'    {_node_id(target)}[/"{target}"/]')
     for state, node in flow.states.items():
         for option in node.options:
             if option.to is not None:
@@ -111,5 +114,6 @@ def mermaid(flow: Flow) -> str:
         for target in node.exits:
             lines.append(f"    {_node_id(state)} -.-> {_node_id(target)}")
         for timer in node.timers:
-            lines.append(f"    {_node_id(state)} -. \"{timer.kind} after {timer.after}\" .-> {_node_id(state)}")
+            hours = int(timer.after.total_seconds() // 3600)
+            lines.append(f'    {_node_id(state)} -. "{timer.kind} after {hours} h" .-> {_node_id(state)}')
     return "\n".join(lines) + "\n"
