@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, insert, text, update
 from sqlalchemy import Engine as DbEngine
 
-from bot.amazon.links import LinkBuilder, TokenSource, random_tokens
-from bot.amazon.marketplaces import REGION_NAMES, Region, marketplace
+from bot.amazon.links import LinkBuilder, TokenSource, plan_link, random_tokens
+from bot.amazon.marketplaces import marketplace
 from bot.clock import Clock, as_utc
 from bot.config import Settings
 from bot.runner import Outcome, Planned, Runner
@@ -271,24 +271,15 @@ class Engine:
 
     def _new_link(self, writes: _Writes, conversation_id: int, kind: str, journey: Journey, now: datetime) -> Link:
         token = self.tokens()
-        expires = now + timedelta(minutes=self.settings.link_ttl_minutes)
-        if kind == "signin":
-            region = journey.pending_regions[0] if journey.pending_regions else "NA"
-            markets = [m for m in journey.marketplaces if str(marketplace(m).region) == region]
-            authorize = self.links.signin(region, token)
-            label = f"Sign in with Amazon ({REGION_NAMES[Region(region)]})"
-        else:
-            # SP-API consent is per region: the next connected region without it, else what was named.
-            pending = [c.marketplaces[0] for c in journey.sp_api_missing if c.marketplaces]
-            markets = pending[:1] or journey.marketplaces[:1] or ["US"]
-            region = str(marketplace(markets[0]).region)
-            authorize = self.links.consent(markets[0], journey.account_type or "seller", token)
-            central = "Vendor Central" if journey.account_type == "vendor" else "Seller Central"
-            label = f"Approve SP-API in {central}"
-        writes.attempts.append(dict(conversation_id=conversation_id, kind=kind, region=region, marketplaces=markets,
-                                    account_type=journey.account_type or "", state_token=token, created_at=now,
-                                    expires_at=expires, used_at=None, outcome="", result={}))
-        return Link(label=label, url=self.links.short_url(token), authorize_url=authorize, region=region)
+        plan = plan_link(kind, journey)
+        account_type = journey.account_type or ""
+        writes.attempts.append(dict(
+            conversation_id=conversation_id, kind=kind, region=plan.region, marketplaces=plan.marketplaces,
+            account_type=account_type, state_token=token, created_at=now,
+            expires_at=now + timedelta(minutes=self.settings.link_ttl_minutes), used_at=None, outcome="", result={}))
+        label = self.runner.templates.render(f"links/{kind}", {"region": plan.region, "account_type": account_type})
+        return Link(label=label, url=self.links.short_url(token),
+                    authorize_url=self.links.authorize_url(plan, account_type or "seller", token), region=plan.region)
 
     # ---- locking ------------------------------------------------------------------------------
 
@@ -301,9 +292,7 @@ class Engine:
         found = self.sql.lock_open(conn, key.channel.value, key.org, key.user)
         if found is not None:
             return found
-        import flows  # the start state is the flows' to name
-
-        return self.sql.create(conn, key.channel.value, key.org, key.user, flows.START.value, self.clock.now())
+        return self.sql.create(conn, key.channel.value, key.org, key.user, self.runner.start_state, self.clock.now())
 
     def _lock_conversation_by_id(self, conn: Connection, conversation_id: int) -> ConversationRow:
         found = self.sql.lock_by_id(conn, conversation_id)

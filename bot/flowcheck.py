@@ -22,7 +22,8 @@ from flows.handoff import RETURN_STEPS
 from flows.states import Handoff
 
 _SAY_CALL = re.compile(r"""Say\(\s*["']([\w/]+)["']""")
-_ENGINE_TEMPLATES = ("handoff/ping", "common/article", "common/what_i_do", "common/didnt_catch")
+_ENGINE_TEMPLATES = ("handoff/ping", "common/article", "common/what_i_do", "common/didnt_catch", "links/signin",
+                     "links/spapi")
 
 
 class FlowInvalid(ValueError):

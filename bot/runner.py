@@ -70,6 +70,7 @@ class Runner:
     def __init__(self, templates: Templates, knowledge: Knowledge) -> None:
         self.templates = templates
         self.knowledge = knowledge
+        self.start_state = flows.START.value
         self.nodes: dict[str, Node] = {}
         self.members: dict[str, StrEnum] = {}
         for flow in flows.FLOWS:

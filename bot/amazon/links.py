@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from bot.amazon.marketplaces import ENDPOINTS, Region, marketplace
 from bot.config import Settings
+from flows.journey import Journey
 
 TokenSource = Callable[[], str]
 
@@ -28,9 +29,33 @@ class LinkTarget:
     authorize_url: str
 
 
+@dataclass(frozen=True)
+class LinkPlan:
+    """Which region and marketplaces the next link of a conversation is for."""
+
+    kind: str  # signin | spapi
+    region: str
+    marketplaces: list[str]
+
+
+def plan_link(kind: str, journey: Journey) -> LinkPlan:
+    if kind == "signin":
+        region = journey.pending_regions[0] if journey.pending_regions else "NA"
+        return LinkPlan(kind, region, [m for m in journey.marketplaces if str(marketplace(m).region) == region])
+    # SP-API consent is per region: the next connected region without it, else the first marketplace named.
+    pending = [c.marketplaces[0] for c in journey.sp_api_missing if c.marketplaces]
+    markets = pending[:1] or journey.marketplaces[:1] or ["US"]
+    return LinkPlan(kind, str(marketplace(markets[0]).region), markets)
+
+
 class LinkBuilder:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+
+    def authorize_url(self, plan: LinkPlan, account_type: str, state_token: str) -> str:
+        if plan.kind == "signin":
+            return self.signin(plan.region, state_token)
+        return self.consent(plan.marketplaces[0], account_type, state_token)
 
     def short_url(self, state_token: str) -> str:
         return f"{self.settings.base_url.rstrip('/')}/connect/{state_token}"
