@@ -65,7 +65,7 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return JSONResponse({"error": "Something went wrong on our side; nothing you sent was lost."},
+        return JSONResponse({"error": built.engine.runner.templates.render("pages/server_error", {})},
                             status_code=500)
 
     @app.get("/healthz")
@@ -103,13 +103,11 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
     def open_link(token: str) -> Any:
         attempt = _attempt(built, token)
         if attempt is None:
-            return _page("This link is not valid", "Please ask for a new sign-in link in the chat.", 404)
+            return _page(built, "link_unknown", 404)
         if attempt.used_at is not None:
-            return _page("This link was already used", "Each sign-in link works once. Ask the bot in the chat "
-                         "for a new one if you need it.", 410)
+            return _page(built, "link_used", 410)
         if attempt.expires_at < built.clock.now():
-            return _page("This link has expired", "Sign-in links work for 30 minutes. Ask the bot in the chat "
-                         "for a fresh one.", 410)
+            return _page(built, "link_expired", 410)
         if attempt.kind == "signin":
             target = built.engine.links.signin(attempt.region, token)
         else:
@@ -126,7 +124,9 @@ def _attempt(services: Services, token: str) -> AttemptRow | None:
     return services.engine.link(token)
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+def _page(services: Services, name: str, status: int = 200, **variables: object) -> HTMLResponse:
+    """A short page for the browser; its words live in flows/templates/pages as 'title|text'."""
+    title, _, body = services.engine.runner.templates.render(f"pages/{name}", variables).partition("|")
     return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
                         f"<h1>{html.escape(title)}</h1><p>{html.escape(body)}</p>", status_code=status)
 
@@ -137,7 +137,7 @@ def _mount_standin(app: FastAPI, services: Services) -> None:
     def consent_page(state: str) -> HTMLResponse:
         attempt = _attempt(services, state)
         if attempt is None or attempt.used_at is not None:
-            return _page("Sign-in link not valid", "Ask the bot for a new link.", 400)
+            return _page(services, "link_unknown", 400)
         token = html.escape(state)
         suggested = " ".join(f"{m}:{attempt.account_type or 'seller'}" for m in attempt.marketplaces)
         return HTMLResponse(f"""<!doctype html><meta charset=utf-8><title>Amazon (local stand-in)</title>
@@ -166,11 +166,11 @@ def _mount_standin(app: FastAPI, services: Services) -> None:
                code: str = Form("")) -> HTMLResponse:
         attempt = _attempt(services, state)
         if attempt is None:
-            return _page("Sign-in link not valid", "Ask the bot for a new link.", 400)
+            return _page(services, "link_unknown", 400)
         items = [{"country": p.split(":")[0], "type": (p.split(":") + ["seller"])[1]} for p in profiles.split()]
         try:
             verdict = scripted_verdict(attempt, {"outcome": outcome, "profiles": items, "code": code})
             services.engine.complete_link(state, verdict)
         except (ValueError, BadInput) as exc:
-            return _page("That did not work", str(exc), 400)
-        return _page("Done", "Go back to the chat: the bot has your result and tells you what comes next.")
+            return _page(services, "standin_error", 400, reason=str(exc))
+        return _page(services, "standin_done")

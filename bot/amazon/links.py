@@ -23,13 +23,6 @@ def random_tokens() -> str:
 
 
 @dataclass(frozen=True)
-class LinkTarget:
-    region: str
-    marketplaces: list[str]
-    authorize_url: str
-
-
-@dataclass(frozen=True)
 class LinkPlan:
     """Which region and marketplaces the next link of a conversation is for."""
 
