@@ -52,7 +52,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     except StartupError as exc:
         _fail(str(exc))
         return
-    uvicorn.run(web, host=host, port=port, log_level="info")
+    from bot import logsafe
+
+    logsafe.install()
+    config = uvicorn.Config(web, host=host, port=port, log_level="info")
+    server = uvicorn.Server(config)
+    logsafe.install("uvicorn.access", "uvicorn.error")  # uvicorn sets up its loggers in Config
+    server.run()
 
 
 @app.command()
