@@ -213,6 +213,18 @@ def test_new_customer(text: str, expected: bool | None) -> None:
         ("connecting on behalf of a brand we manage", True),
         ("it's my own brand, not an agency", False),
         ("I'm the private owner", False),
+        ("setting this up for one of our clients", True),
+        ("it's my customer's seller central", True),
+        ("we run ppc for several brands", True),
+        ("I'm a freelance amazon ads manager", True),
+        ("we look after amazon ads for a few companies", True),
+        ("we represent the brand on amazon", True),
+        ("we do everything in-house", False),
+        ("I'm the owner of the account", False),
+        ("I manage ads for our company", None),
+        ("our old agency's tool is still connected", None),
+        ("what does agency mean here", None),
+        ("my customers keep leaving bad reviews", None),
         ("agency or private owner, which am I?", None),
         ("got invalid_client from amazon", None),
         ("how long is the sync", None),
@@ -378,3 +390,4 @@ def test_understanding_is_fast_after_training(classifier: Classifier) -> None:
         timings.append(time.perf_counter() - start)
     timings.sort()
     assert timings[len(timings) // 2] < 0.005  # 1 ms typical; generous for a busy CI machine
+

@@ -83,19 +83,31 @@ def extract_account_type(text: str) -> str | None:
 
 
 _AGENCY_YES_RE: Final = re.compile(
-    r"(?<!not an )\bagenc(?:y|ies)\b|\b(?:our|my|a|the|this|their)\s+(?:clients?|customer's)\b|\bclients?'s?\b"
-    r"|\bon behalf of\b|\bfreelancer\b|\bconsultan(?:t|cy)\b|\bwe manage (?:ads|amazon|accounts|brands)\b"
-    r"|\bhired us\b|\b(?:run|runs|running|manage|managing|handle|handling) (?:their|the brand's|the client's) "
-    r"(?:ppc|ads|advertising|amazon|account)\b|\bbrands? we (?:manage|work for|run)\b"
+    r"(?<!not an )\bagenc(?:y|ies)\b|\b(?:our|my|a|the|this|their|one of our|each|every)\s+(?:clients?|customer's)\b"
+    r"|\bclients?'s?\b|\bclients? (?:account|brand|store|seller|vendor)s?\b|\bon behalf of\b|\bfreelanc\w*"
+    r"|\bconsultan(?:t|cy)\b|\bcustomer(?:'s|s'|s) (?:account|store|brand|seller central|vendor central|ads)\b"
+    r"|\bmarketing (?:firm|company|partner)\b|\b(?:we|i) represent (?:the|a|several|multiple|our) brands?\b"
+    r"|\bwe manage (?:ads|amazon|accounts|brands)\b|\bhired us\b"
+    r"|\b(?:run|runs|running|manage|managing|handle|handling) (?:their|the brand's|the client's) "
+    r"(?:ppc|ads|advertising|amazon|account)\b"
+    r"|\bbrands? (?:that )?we (?:manage|work for|work with|run|represent|look after)\b"
+    r"|\b(?:we|i) (?:manage|run|handle|look after|do|support|operate)\b[^.?!]{0,40}?\bfor (?:other|others|several"
+    r"|multiple|a few|many|some|different|the owner|brands|companies|sellers|vendors|customers|clients)\b"
 )
+# "our old agency's tool", "we fired our agency": they are the brand, speaking of an agency
 _AGENCY_NOT_CLIENT: Final = re.compile(
     r"(?:email|unauthorized|unauthorised|invalid|oauth)[ _]client|client[ _]?(?:id|secret)"
+    r"|\b(?:old|previous|former|ex|last|fired|left|dropped|hired|had an?|using an?|with an?)"
+    r" (?:an? |our |the )?agenc(?:y|ies)\b"
+    r"|\b(?:what|which) (?:is|does|means?) (?:an? |the )?agency\b|\bagency mean\b"
 )
 _NOT_AGENCY_RE: Final = re.compile(r"\b(?:not|no|isn't|aren't|never)\s+(?:an?\s+|using an?\s+)?agenc(?:y|ies)\b")
 _AGENCY_NO_RE: Final = re.compile(
-    r"\bprivate owner\b|\bnot an agency\b|\bno agency\b|\bmy own (?:account|brand|store|business|company)\b"
-    r"|\bour own (?:account|brand|store|business|company)\b|\bwe are the brand\b|\bwe're the brand\b"
-    r"|\bi own the (?:account|brand|business)\b|\bbrand owner\b"
+    r"\bprivate owner\b|\bnot an agency\b|\bno agency\b|\bmy own (?:account|brand|store|business|company|products?)\b"
+    r"|\bour own (?:account|brand|store|business|company|products?)\b|\bwe are the brand\b|\bwe're the brand\b"
+    r"|\bi own (?:the|this|my|our|a) (?:account|brand|business|store|seller|vendor|company)\b|\bbrand owner\b"
+    r"|\b(?:i'm|i am|we're|we are) the (?:account )?owners?\b|\bowner of (?:the|this|my|our) (?:account|brand|store)\b"
+    r"|\bin-?house\b|\brun my own\b|\bwe do it ourselves\b|\bour products\b"
 )
 
 
