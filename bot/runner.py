@@ -20,7 +20,7 @@ import flows
 from bot.knowledge import Knowledge
 from bot.render import Templates
 from bot.types import Audience, Choice, Inbound, InboundKind, Topic
-from flows.answers import affirms, asks_for_removal
+from flows.answers import affirms
 from flows.base import Ctx, Effect, Node, Option, Say, Step, goto, stay
 from flows.handoff import handoff
 from flows.journey import Journey
@@ -214,15 +214,10 @@ class Runner:
 
     def _start(self, topic: Topic, ctx: Ctx, answers: list[Say], heard: Understanding) -> Step:
         j = ctx.journey
-        if topic == Topic.SYNC_OVERDUE:
-            overdue = j.connected_at is None or ctx.now - j.connected_at >= flows.sync.WINDOW
-            if overdue and j.sync_status != "completed":
-                return handoff(ctx, "sync_overdue")
-        if topic == Topic.ACCOUNT_REMOVAL and asks_for_removal(ctx.inbound.text):
-            step = handoff(ctx, "account_removal")  # removing or cancelling is always done by a person
-            return Step(to=step.to, say=(*answers, *step.say), effects=step.effects)
-        if topic == Topic.CONNECT_AGENCY:
-            j.agency = True
+        action = flows.TOPIC_ACTIONS.get(topic)
+        acted = action(ctx) if action else None
+        if acted is not None:
+            return Step(to=acted.to, say=(*answers, *acted.say), effects=acted.effects)
         target = flows.entry_for(topic, j, heard.slots.marketplaces)
         if target is None:
             return stay(*answers)

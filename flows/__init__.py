@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from bot.types import InboundKind, Topic
 from flows import connect, handoff, home, prerequisites, region, signin, signup, sp_api, sync
+from flows.answers import asks_for_removal
 from flows.base import Ctx, Flow, Handler, Say, Step
 from flows.journey import Journey
 from flows.states import Connect, Home, Prereq, Region, Signin, Signup
@@ -84,6 +85,31 @@ ANSWERS: Mapping[Topic, Callable[[Ctx], Say]] = {
 }
 
 
+def _sync_overdue(ctx: Ctx) -> Step | None:
+    """'Still no data after two days': a person, unless the bot knows the 48 hours are not over."""
+    j = ctx.journey
+    overdue = j.connected_at is None or ctx.now - j.connected_at >= sync.WINDOW
+    return handoff.handoff(ctx, "sync_overdue") if overdue and j.sync_status != "completed" else None
+
+
+def _removal(ctx: Ctx) -> Step | None:
+    """Removing or cancelling is always done by a person, once the customer asks for it."""
+    return handoff.handoff(ctx, "account_removal") if asks_for_removal(ctx.inbound.text) else None
+
+
+def _agency(ctx: Ctx) -> Step | None:
+    ctx.journey.agency = True
+    return None
+
+
+# What a topic does besides its article, when it comes up outside a question (None: carry on).
+TOPIC_ACTIONS: Mapping[Topic, Handler] = {
+    Topic.SYNC_OVERDUE: _sync_overdue,
+    Topic.ACCOUNT_REMOVAL: _removal,
+    Topic.CONNECT_AGENCY: _agency,
+}
+
+
 def _on_amazon(ctx: Ctx) -> Step | None:
     """A sign-in finished while the conversation is elsewhere (a case open, an aside): act on it all the same."""
     if ctx.data.get("link") == "spapi":
@@ -117,4 +143,4 @@ EVENTS: Mapping[InboundKind, Handler] = {
 }
 
 __all__ = ["ANSWERS", "ENTRY_POINTS", "EVENTS", "EXPLAINED_BY", "EXPLAIN_FIRST", "FLOWS",
-           "JUMPS", "START", "entry_for", "person_needed_for"]
+           "JUMPS", "START", "TOPIC_ACTIONS", "entry_for", "person_needed_for"]
