@@ -73,7 +73,8 @@ def save_model(model: Model, path: Path) -> None:
 
 def load_model(path: Path) -> Model:
     """Read a file `save_model` wrote; ValueError when it is of another format or inconsistent."""
-    with np.load(path, allow_pickle=False) as data:
+    # The file is opened here, not by numpy: np.load leaks its handle when a damaged archive fails to open.
+    with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
         found = int(data["format"])
         if found != FORMAT:
             raise ValueError(f"{path} holds a model of format {found}, expected {FORMAT}")
