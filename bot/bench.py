@@ -17,9 +17,9 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
+from bot.amazon.links import seeded_tokens
 from bot.app import Services, build_runner, build_services
 from bot.classify import Classifier, default_phrasings_dir
-from bot.cli import seeded_tokens
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.engine import TurnResult

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -26,12 +24,6 @@ app.add_typer(bench_app, name="bench")
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
-
-
-def seeded_tokens(seed: int = 0) -> Callable[[], str]:
-    """Link tokens that repeat run after run: scripted chats print the same links every time."""
-    rng = random.Random(seed)
-    return lambda: "".join(rng.choice("abcdefghijkmnpqrstuvwxyz23456789") for _ in range(24))
 
 
 @app.command()
@@ -83,6 +75,7 @@ def chat(
     database_url: Annotated[str | None, typer.Option(help="database to use instead of a fresh temporary one")] = None,
 ) -> None:
     """Talk to the bot in the terminal, or drive it with a script (--jsonl)."""
+    from bot.amazon.links import seeded_tokens
     from bot.app import StartupError, build_services
     from bot.chat_jsonl import ScriptRun
     from bot.clock import ManualClock

@@ -14,9 +14,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from bot.amazon.links import seeded_tokens
 from bot.app import Services, build_runner, build_services
 from bot.classify import Classifier, default_phrasings_dir
-from bot.cli import seeded_tokens
 from bot.clock import ManualClock
 from bot.config import Settings, load_settings
 from bot.runner import Runner

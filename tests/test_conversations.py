@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from bot.amazon.links import seeded_tokens
 from bot.app import build_services
 from bot.chat_jsonl import ScriptRun
 from bot.classify import Classifier, default_phrasings_dir
-from bot.cli import seeded_tokens
 from bot.clock import ManualClock
 from bot.config import load_settings
 

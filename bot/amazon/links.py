@@ -6,6 +6,7 @@ Seller/Vendor Central consent page for SP-API); without them, to the local stand
 
 from __future__ import annotations
 
+import random
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,12 @@ TokenSource = Callable[[], str]
 
 def random_tokens() -> str:
     return secrets.token_urlsafe(24)
+
+
+def seeded_tokens(seed: int = 0) -> Callable[[], str]:
+    """Link tokens that repeat run after run: scripted chats print the same links every time."""
+    rng = random.Random(seed)
+    return lambda: "".join(rng.choice("abcdefghijkmnpqrstuvwxyz23456789") for _ in range(24))
 
 
 @dataclass(frozen=True)
