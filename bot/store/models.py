@@ -112,8 +112,38 @@ class ConnectionAttempt(SQLModel, table=True):
     marketplaces: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     account_type: str = Field(default="", max_length=16)
     state_token: str = Field(unique=True, max_length=100)
+    # PKCE: the verifier stays here; only its S256 challenge travels in the link.
+    code_verifier: str = Field(default="", max_length=128)
     created_at: datetime = _at()
     expires_at: datetime = _at()
     used_at: datetime | None = _at_or_none()
     outcome: str = Field(default="", max_length=40)
     result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Connection(SQLModel, table=True):
+    """An Amazon account connected through the bot: what support needs, and the encrypted grant.
+
+    One row per successful token exchange (Ads sign-in or SP-API consent). `refresh_token` holds
+    Fernet ciphertext only; the plain token never reaches a log, a transcript or a case packet.
+    """
+
+    __tablename__ = "connections"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id", index=True)
+    org: str = Field(max_length=200, index=True)
+    kind: str = Field(max_length=16)  # ads | spapi
+    account_type: str = Field(default="", max_length=16)
+    region: str = Field(max_length=4)
+    # What Amazon listed for this grant: [{"country", "type", "access", "profile_id"}], and the verdict.
+    profiles: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    marketplaces: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    verdict: str = Field(default="", max_length=40)
+    selling_partner_id: str | None = Field(default=None, max_length=100)
+    refresh_token: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _at()
+    # First-sync tracking, written by the sync webhook / poller.
+    sync_status: str = Field(default="pending", max_length=16)  # pending | in_progress | completed | failed
+    sync_progress: int = 0
+    sync_updated_at: datetime | None = _at_or_none()

@@ -19,6 +19,7 @@ from sqlalchemy.sql import Select
 
 from bot.clock import as_utc
 from bot.store.models import (
+    Connection,
     ConnectionAttempt,
     Conversation,
     HandoffCase,
@@ -41,6 +42,7 @@ TIMERS = table(Timer)
 OUTBOX = table(OutboxMessage)
 CASES = table(HandoffCase)
 ATTEMPTS = table(ConnectionAttempt)
+CONNECTIONS = table(Connection)
 
 
 @dataclass(frozen=True)
