@@ -121,7 +121,7 @@ class ConnectionAttempt(SQLModel, table=True):
     result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-class Connection(SQLModel, table=True):
+class AmazonConnection(SQLModel, table=True):
     """An Amazon account connected through the bot: what support needs, and the encrypted grant.
 
     One row per successful token exchange (Ads sign-in or SP-API consent). `refresh_token` holds

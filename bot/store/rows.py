@@ -19,7 +19,7 @@ from sqlalchemy.sql import Select
 
 from bot.clock import as_utc
 from bot.store.models import (
-    Connection,
+    AmazonConnection,
     ConnectionAttempt,
     Conversation,
     HandoffCase,
@@ -42,7 +42,7 @@ TIMERS = table(Timer)
 OUTBOX = table(OutboxMessage)
 CASES = table(HandoffCase)
 ATTEMPTS = table(ConnectionAttempt)
-CONNECTIONS = table(Connection)
+CONNECTIONS = table(AmazonConnection)
 
 
 @dataclass(frozen=True)
