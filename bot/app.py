@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.exc import OperationalError
 
 from bot.amazon.links import TokenSource, random_tokens
+from bot.amazon.vault import TokenVault, VaultError, vault_for
 from bot.classify import Classifier, default_phrasings_dir
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
@@ -30,6 +32,9 @@ class Services:
     db: DbEngine
     engine: Engine
     clock: Clock
+    vault: TokenVault
+    # How calls to Amazon travel: None for the network; scripted chats route them to their local server.
+    amazon_transport: httpx.AsyncBaseTransport | None = None
 
 
 def build_runner(settings: Settings) -> Runner:
@@ -44,6 +49,13 @@ def build_services(settings: Settings, *, clock: Clock | None = None, tokens: To
                    classifier: Classifier | None = None, runner: Runner | None = None,
                    auto_migrate: bool | None = None) -> Services:
     """Everything a process needs. Migrates SQLite on the fly; PostgreSQL must be migrated by `release`."""
+    try:
+        vault = vault_for(settings)
+    except VaultError as exc:
+        raise StartupError(str(exc)) from None
+    if settings.amazon_live and not settings.spapi_application_id:
+        raise StartupError("Amazon credentials are configured but SPAPI_APPLICATION_ID is not: sellers cannot "
+                           "finish the SP-API step without it")
     db = make_engine(settings.database_url)
     migrate_now = is_sqlite(settings.database_url) if auto_migrate is None else auto_migrate
     try:
@@ -57,7 +69,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None, tokens: To
                            f"{str(exc.orig).strip().splitlines()[0]}") from None
     engine = Engine(db, runner or build_runner(settings), classifier or Classifier(default_phrasings_dir()),
                     clock or SystemClock(), settings, tokens)
-    return Services(settings=settings, db=db, engine=engine, clock=engine.clock)
+    return Services(settings=settings, db=db, engine=engine, clock=engine.clock, vault=vault)
 
 
 def _safe_url(url: str) -> str:

@@ -13,11 +13,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from bot.amazon.standin import scripted_verdict
+import httpx
+
 from bot.app import Services
 from bot.clock import ManualClock, parse_duration
-from bot.engine import BadInput, TurnResult, outbound_json
+from bot.engine import BadInput, TurnResult, outbound_from_json, outbound_json
+from bot.loopback import AsyncRerouted, LocalServer, Rerouted
 from bot.runner import UnknownChoice
+from bot.scripted_browser import BrowserError, ScriptedBrowser, decision_from_script
 from bot.types import Channel, ConversationKey, Inbound, InboundKind
 
 log = logging.getLogger("connectbot.chat")
@@ -41,8 +44,18 @@ class ScriptRun:
     def __post_init__(self) -> None:
         # Keys are unique per run, so replaying a script on a kept database is a new conversation turn.
         self.run_id = uuid.uuid4().hex[:12]
+        self._server: LocalServer | None = None
+        self._browser: ScriptedBrowser | None = None
 
     def feed(self, lines: Iterable[str]) -> int:
+        refused = 0
+        try:
+            refused = self._feed(lines)
+        finally:
+            self.close()
+        return 2 if refused else 0
+
+    def _feed(self, lines: Iterable[str]) -> int:
         refused = 0
         for number, raw in enumerate(lines, start=1):
             if not raw.strip():
@@ -57,7 +70,7 @@ class ScriptRun:
                 log.exception("line %d could not be handled", number)
                 refused += 1
                 self._write({"error": "internal error while handling this line (see the log)", "line": number})
-        return 2 if refused else 0
+        return refused
 
     def line(self, number: int, raw: str) -> list[TurnResult]:
         try:
@@ -105,18 +118,43 @@ class ScriptRun:
         return self.services.engine.fire_due_timers()
 
     def _amazon(self, value: Any) -> TurnResult:
-        if not isinstance(value, dict):
-            raise LineError('"amazon" takes an object such as {"outcome": "allow", "profiles": [...]}')
+        """The customer opens the pending link and Amazon (the stand-in) answers: all over real HTTP."""
         engine = self.services.engine
         conversation = engine.conversation_id_for(self.key)
         attempt = engine.pending_link(conversation) if conversation else None
-        if attempt is None:
+        if conversation is None or attempt is None:
             raise LineError("no Amazon link is pending in this conversation")
+        if self.services.settings.amazon_live:
+            raise LineError("Amazon credentials are configured: only the local stand-in can be scripted")
         try:
-            verdict = scripted_verdict(attempt, value)
-        except ValueError as exc:
+            decision = decision_from_script(value, spapi=attempt.kind == "spapi")
+            before = engine.last_outbox_id(conversation)
+            self._site().play(engine.links.short_url(attempt.state_token), decision)
+        except BrowserError as exc:
             raise LineError(str(exc)) from None
-        return engine.complete_link(attempt.state_token, verdict)
+        sent = [outbound_from_json(payload) for _, payload in engine.outbox_after(conversation, before)]
+        return TurnResult(conversation, sent)
+
+    def _site(self) -> ScriptedBrowser:
+        """The web app on a local port (started on first use) and a browser that reaches it."""
+        if self._browser is None:
+            from bot.web import create_app  # only scripts with Amazon lines pay for the web app
+
+            outgoing = AsyncRerouted()
+            self.services.amazon_transport = outgoing
+            self._server = LocalServer(create_app(self.services.settings, self.services, run_timers=False))
+            routes = {self.services.settings.public_url: self._server.start()}
+            outgoing.routes = routes
+            self._browser = ScriptedBrowser(httpx.Client(transport=Rerouted(routes), timeout=30))
+        return self._browser
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._browser is not None:
+            self._browser.client.close()
+            self._browser = None
 
     def _print(self, number: int, result: TurnResult) -> None:
         for message in result.messages:

@@ -86,7 +86,9 @@ def chat(
     with tempfile.TemporaryDirectory(prefix="connectbot-") as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'chat.db'}"
         try:
-            services = build_services(load_settings(database_url=url), clock=ManualClock(),
+            # A throw-away database gets a throw-away key for the stand-in's tokens too.
+            keys = {} if database_url else {"token_key_file": str(Path(tmp) / "token.key")}
+            services = build_services(load_settings(database_url=url, **keys), clock=ManualClock(),
                                       tokens=seeded_tokens())
         except StartupError as exc:
             _fail(str(exc))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, insert, text, update
+from sqlalchemy import Connection, func, insert, select, text, update
 from sqlalchemy import Engine as DbEngine
 
 from bot.amazon.links import LinkBuilder, TokenSource, plan_link, random_tokens
@@ -25,6 +25,8 @@ from bot.runner import Outcome, Planned, Runner
 from bot.store.rows import (
     ATTEMPTS,
     CASES,
+    CONNECTIONS,
+    CONVERSATIONS,
     OUTBOX,
     TIMERS,
     TRANSCRIPT,
@@ -32,7 +34,7 @@ from bot.store.rows import (
     ConversationRow,
     Statements,
 )
-from bot.types import Audience, CaseRef, ConversationKey, Inbound, InboundKind, Link, Outbound, Topic
+from bot.types import Audience, CaseRef, Choice, ConversationKey, Inbound, InboundKind, Link, Outbound, Topic
 from flows.base import CancelTimers, OpenCase, StartTimer, UpdateCase
 from flows.handoff import REASON_TOPICS
 from flows.journey import Journey
@@ -58,6 +60,25 @@ class TurnResult:
     @property
     def conversation(self) -> str:
         return f"c-{self.conversation_id}"
+
+
+CHECKING = "checking"  # a link's outcome while its callback talks to Amazon
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of claiming a link for a callback: the link, and why not if it cannot be used."""
+
+    attempt: AttemptRow | None
+    problem: str  # "" | unknown | used | expired
+
+
+@dataclass(frozen=True)
+class GrantRecord:
+    """What a successful token exchange leaves to keep: never the plain refresh token."""
+
+    refresh_token_ciphertext: str = field(repr=False)
+    selling_partner_id: str | None = None
 
 
 @dataclass
@@ -95,23 +116,96 @@ class Engine:
             conversation = self._lock_conversation(conn, key)
             return self._turn(conn, conversation, inbound, heard)
 
-    def complete_link(self, state_token: str, verdict: dict[str, Any]) -> TurnResult:
-        """Amazon answered a link: mark it used (once only) and let the conversation act on it."""
+    def claim_link(self, state_token: str) -> Claim:
+        """Take a link for one callback: exactly one of any number of concurrent callbacks gets it.
+
+        The row is marked used before Amazon is called, so a replayed or doubled callback is refused
+        even while the first is still talking to Amazon.
+        """
+        now = self.clock.now()
+        with self.db.begin() as conn:
+            attempt = self.sql.attempt(conn, state_token[:100])
+            if attempt is None:
+                return Claim(None, "unknown")
+            if attempt.used_at is not None:
+                return Claim(attempt, "used")
+            if attempt.expires_at < now:
+                return Claim(attempt, "expired")
+            taken = conn.execute(update(ATTEMPTS).where(
+                ATTEMPTS.c.id == attempt.id, ATTEMPTS.c.used_at.is_(None)).values(used_at=now, outcome=CHECKING))
+            if taken.rowcount != 1:
+                return Claim(attempt, "used")
+        return Claim(attempt, "")
+
+    def complete_link(self, state_token: str, verdict: dict[str, Any], grant: GrantRecord | None = None,
+                      claimed: bool = False) -> TurnResult:
+        """Amazon answered a link: record the verdict (and the grant) and let the conversation act on it.
+
+        `claimed` says the caller took the link with claim_link first (the HTTP callback does);
+        otherwise the link is taken here, once only.
+        """
         with self.db.begin() as conn:
             attempt = self.sql.attempt(conn, state_token)
             if attempt is None:
                 raise BadInput("this sign-in link is unknown")
-            if attempt.used_at is not None:
-                raise BadInput("this sign-in link was already used")
             now = self.clock.now()
-            if attempt.expires_at < now:
+            if claimed:
+                if attempt.outcome != CHECKING:
+                    raise BadInput("this sign-in link was already used")
+            elif attempt.used_at is not None:
+                raise BadInput("this sign-in link was already used")
+            elif attempt.expires_at < now:
                 raise BadInput("this sign-in link has expired")
             conn.execute(update(ATTEMPTS).where(ATTEMPTS.c.id == attempt.id).values(
-                used_at=now, outcome=str(verdict.get("result", "")), result=verdict))
+                used_at=attempt.used_at or now, outcome=str(verdict.get("result", ""))[:40], result=verdict))
             conversation = self._lock_conversation_by_id(conn, attempt.conversation_id)
-            inbound = Inbound(InboundKind.AMAZON, key=f"oauth:{state_token}",
-                              data={**verdict, "link": attempt.kind})
+            data: dict[str, Any] = {**verdict, "link": attempt.kind}
+            if grant is not None:
+                data["connection_id"] = self._store_grant(conn, conversation, attempt, verdict, grant, now)
+            inbound = Inbound(InboundKind.AMAZON, key=f"oauth:{state_token}", data=data)
             return self._turn(conn, conversation, inbound, None)
+
+    def link_expired(self, state_token: str) -> TurnResult:
+        """The customer opened a link too late: the conversation offers a fresh one (once per link)."""
+        with self.db.begin() as conn:
+            attempt = self.sql.attempt(conn, state_token)
+            if attempt is None:
+                raise BadInput("this sign-in link is unknown")
+            conversation = self._lock_conversation_by_id(conn, attempt.conversation_id)
+            inbound = Inbound(InboundKind.AMAZON, key=f"expired:{state_token}",
+                              data={"result": "link_expired", "region": attempt.region, "link": attempt.kind})
+            return self._turn(conn, conversation, inbound, None)
+
+    def _store_grant(self, conn: Connection, conversation: ConversationRow, attempt: AttemptRow,
+                     verdict: dict[str, Any], grant: GrantRecord, now: datetime) -> int:
+        """The connection record support needs; the refresh token only as ciphertext."""
+        connection_id: int = conn.execute(insert(CONNECTIONS).values(
+            conversation_id=conversation.id, org=conversation.org, kind="ads" if attempt.kind == "signin" else "spapi",
+            account_type=attempt.account_type, region=attempt.region, profiles=list(verdict.get("found", [])),
+            marketplaces=list(verdict.get("matched", attempt.marketplaces)), verdict=str(verdict.get("result", "")),
+            selling_partner_id=grant.selling_partner_id, refresh_token=grant.refresh_token_ciphertext,
+            created_at=now, sync_status="pending", sync_progress=0, sync_updated_at=None,
+        ).returning(CONNECTIONS.c.id)).scalar_one()
+        return connection_id
+
+    def outbox_after(self, conversation_id: int, after_id: int) -> list[tuple[int, dict[str, Any]]]:
+        """Messages of a conversation written after outbox row `after_id`, oldest first: (id, payload)."""
+        with self.db.connect() as conn:
+            rows = conn.execute(select(OUTBOX.c.id, OUTBOX.c.payload).where(
+                OUTBOX.c.conversation_id == conversation_id, OUTBOX.c.id > after_id).order_by(OUTBOX.c.id))
+            return [(row.id, dict(row.payload)) for row in rows]
+
+    def last_outbox_id(self, conversation_id: int) -> int:
+        with self.db.connect() as conn:
+            found = conn.execute(select(func.max(OUTBOX.c.id)).where(
+                OUTBOX.c.conversation_id == conversation_id)).scalar()
+            return int(found or 0)
+
+    def conversation_channel(self, conversation_id: int) -> str:
+        with self.db.connect() as conn:
+            found = conn.execute(select(CONVERSATIONS.c.channel).where(
+                CONVERSATIONS.c.id == conversation_id)).scalar()
+            return str(found or "")
 
     def pending_link(self, conversation_id: int) -> AttemptRow | None:
         """The newest link of a conversation not used yet: what 'the customer opens the link' opens."""
@@ -271,15 +365,17 @@ class Engine:
 
     def _new_link(self, writes: _Writes, conversation_id: int, kind: str, journey: Journey, now: datetime) -> Link:
         token = self.tokens()
+        verifier = (self.tokens() + self.tokens()) if kind == "signin" else ""
         plan = plan_link(kind, journey)
         account_type = journey.account_type or ""
         writes.attempts.append(dict(
             conversation_id=conversation_id, kind=kind, region=plan.region, marketplaces=plan.marketplaces,
-            account_type=account_type, state_token=token, created_at=now,
+            account_type=account_type, state_token=token, code_verifier=verifier, created_at=now,
             expires_at=now + timedelta(minutes=self.settings.link_ttl_minutes), used_at=None, outcome="", result={}))
         label = self.runner.templates.render(f"links/{kind}", {"region": plan.region, "account_type": account_type})
         return Link(label=label, url=self.links.short_url(token),
-                    authorize_url=self.links.authorize_url(plan, account_type or "seller", token), region=plan.region)
+                    authorize_url=self.links.authorize_url(plan, account_type or "seller", token, verifier),
+                    region=plan.region)
 
     # ---- locking ------------------------------------------------------------------------------
 
@@ -376,3 +472,15 @@ def outbound_json(message: Outbound) -> dict[str, Any]:
     if message.case:
         out["case"] = {"id": message.case.id, "status": message.case.status, "reason": message.case.reason}
     return out
+
+
+def outbound_from_json(payload: dict[str, Any]) -> Outbound:
+    """An outbox payload back as a message, for adapters that deliver from the outbox (choice values are labels)."""
+    case = payload.get("case")
+    return Outbound(
+        audience=Audience(payload["audience"]), topic=Topic(payload["topic"]), text=str(payload["text"]),
+        choices=tuple(Choice(str(label), str(label)) for label in payload.get("choices", [])),
+        links=tuple(Link(str(li["label"]), str(li["url"]), str(li["authorize_url"]), str(li["region"]))
+                    for li in payload.get("links", [])),
+        case=CaseRef(str(case["id"]), str(case["status"]), str(case["reason"])) if isinstance(case, dict) else None,
+    )

@@ -1,8 +1,8 @@
 """create_app(): the web process. Assembles routes; the logic lives in the engine and the flows.
 
 Routes in this version: health and readiness, a JSON chat endpoint for the in-app widget, the
-short sign-in links (/connect/{token}), and, with no Amazon credentials, the stand-in's consent
-page where a person picks what Amazon answers.
+short sign-in links (/connect/{token}), the OAuth callbacks (/oauth/amazon/callback and
+/oauth/spapi/callback), and, with no Amazon credentials, the local Amazon stand-in under /sandbox.
 """
 
 from __future__ import annotations
@@ -14,12 +14,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Form, HTTPException, Request
+from anyio import to_thread
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from bot.amazon.standin import scripted_verdict
+from bot.amazon.callback import CallbackHandler
+from bot.amazon.client import AmazonApi
+from bot.amazon.links import LinkBuilder
+from bot.amazon.sandbox.app import create_sandbox
 from bot.app import Services, build_services
 from bot.config import Settings
 from bot.engine import BadInput, outbound_json
@@ -31,6 +35,9 @@ from bot.types import Channel, ConversationKey, Inbound, InboundKind
 from bot.worker import run_worker
 
 log = logging.getLogger("connectbot.web")
+
+# Pages that carry a link's state must not leak it to the next site in a Referer header.
+NO_REFERRER = {"Referrer-Policy": "no-referrer"}
 
 
 class ChatMessageCreate(BaseModel):
@@ -107,17 +114,39 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
         if attempt.used_at is not None:
             return _page(built, "link_used", 410)
         if attempt.expires_at < built.clock.now():
+            built.engine.link_expired(token)  # the conversation offers a fresh link (once per link)
             return _page(built, "link_expired", 410)
+        links = built.engine.links
         if attempt.kind == "signin":
-            target = built.engine.links.signin(attempt.region, token)
+            target = links.signin(attempt.region, token, attempt.code_verifier)
         else:
-            target = built.engine.links.consent(attempt.marketplaces[0] if attempt.marketplaces else "US",
-                                                attempt.account_type, token)
-        return RedirectResponse(target, status_code=302)
+            target = links.consent(attempt.marketplaces[0] if attempt.marketplaces else "US",
+                                   attempt.account_type, token)
+        return RedirectResponse(target, status_code=302, headers=NO_REFERRER)
 
-    if not settings.amazon_live:
-        _mount_standin(app, built)
+    callbacks = CallbackHandler(built.engine, AmazonApi(settings, built.amazon_transport), built.vault)
+
+    async def oauth_callback(request: Request) -> HTMLResponse:
+        page = await callbacks.handle({k: v for k, v in request.query_params.items()})
+        channel = ""
+        if page.conversation_id is not None:
+            channel = await to_thread.run_sync(built.engine.conversation_channel, page.conversation_id)
+        return _page(built, page.name, page.status, channel=channel)
+
+    # One handler: the link's own row says whether it was an Ads sign-in or an SP-API consent.
+    app.add_api_route("/oauth/amazon/callback", oauth_callback, methods=["GET"], response_model=None)
+    app.add_api_route("/oauth/spapi/callback", oauth_callback, methods=["GET"], response_model=None)
+
+    if not settings.amazon_live and settings.sandbox_url == f"{settings.public_url}/sandbox":
+        sandbox = create_sandbox(built.clock, redirect_uris=(links_of(built).redirect_uri,),
+                                 spapi_redirect_uri=links_of(built).spapi_redirect_uri)
+        app.state.sandbox = sandbox
+        app.mount("/sandbox", sandbox.app)
     return app
+
+
+def links_of(services: Services) -> LinkBuilder:
+    return services.engine.links
 
 
 def _attempt(services: Services, token: str) -> AttemptRow | None:
@@ -128,49 +157,5 @@ def _page(services: Services, name: str, status: int = 200, **variables: object)
     """A short page for the browser; its words live in flows/templates/pages as 'title|text'."""
     title, _, body = services.engine.runner.templates.render(f"pages/{name}", variables).partition("|")
     return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
-                        f"<h1>{html.escape(title)}</h1><p>{html.escape(body)}</p>", status_code=status)
-
-
-def _mount_standin(app: FastAPI, services: Services) -> None:
-    """The local Amazon stand-in's consent page: a person picks what Amazon answers."""
-
-    def consent_page(state: str) -> HTMLResponse:
-        attempt = _attempt(services, state)
-        if attempt is None or attempt.used_at is not None:
-            return _page(services, "link_unknown", 400)
-        token = html.escape(state)
-        suggested = " ".join(f"{m}:{attempt.account_type or 'seller'}" for m in attempt.marketplaces)
-        return HTMLResponse(f"""<!doctype html><meta charset=utf-8><title>Amazon (local stand-in)</title>
-<h1>Amazon sign-in (local stand-in)</h1>
-<p>This page plays Amazon for region {html.escape(attempt.region)}. Pick what Amazon answers.</p>
-<form method=post action="/sandbox/decide">
-<input type=hidden name=state value="{token}">
-<p><label>Accounts Amazon lists (country:type, space separated; empty for none)<br>
-<input name=profiles size=50 value="{html.escape(suggested)}">
-</label></p>
-<p><button name=outcome value=allow>Allow</button> <button name=outcome value=cancel>Cancel</button>
-<button name=outcome value=expired_code>Let the code expire</button></p>
-<p><label>Error code <input name=code value="MD1000"></label> <button name=outcome value=error>Show error</button></p>
-</form>""")
-
-    @app.get("/sandbox/amazon/{region}/ap/oa")
-    def amazon_consent(region: str, state: str = "") -> HTMLResponse:
-        return consent_page(state)
-
-    @app.get("/sandbox/spapi/{market}/apps/authorize/consent")
-    def spapi_consent(market: str, state: str = "") -> HTMLResponse:
-        return consent_page(state)
-
-    @app.post("/sandbox/decide")
-    def decide(state: str = Form(...), outcome: str = Form(...), profiles: str = Form(""),
-               code: str = Form("")) -> HTMLResponse:
-        attempt = _attempt(services, state)
-        if attempt is None:
-            return _page(services, "link_unknown", 400)
-        items = [{"country": p.split(":")[0], "type": (p.split(":") + ["seller"])[1]} for p in profiles.split()]
-        try:
-            verdict = scripted_verdict(attempt, {"outcome": outcome, "profiles": items, "code": code})
-            services.engine.complete_link(state, verdict)
-        except (ValueError, BadInput) as exc:
-            return _page(services, "standin_error", 400, reason=str(exc))
-        return _page(services, "standin_done")
+                        f"<h1>{html.escape(title)}</h1><p>{html.escape(body)}</p>", status_code=status,
+                        headers=NO_REFERRER)

@@ -20,6 +20,7 @@ class ConnectionFound(BaseModel):
     marketplaces: list[str]
     account_types: list[str]
     at: datetime
+    connection_id: int | None = None  # the connection record the callback stored for this grant
 
 
 class Journey(BaseModel):

@@ -13,7 +13,7 @@ from bot.amazon.marketplaces import REGION_NAMES, regions_of
 from bot.amazon.marketplaces import Region as AdsRegion
 from bot.types import InboundKind, Topic
 from flows.answers import wants_again
-from flows.base import Ctx, Flow, Node, Option, Say, StartTimer, Step, goto
+from flows.base import Ctx, Flow, Node, Option, Say, StartTimer, Step, goto, stay
 from flows.handoff import handoff
 from flows.journey import ConnectionFound
 from flows.region import plan_regions
@@ -22,6 +22,14 @@ from flows.states import Signin as S
 
 SYNC_WINDOW = timedelta(hours=48)
 MAX_FAILURES = 3  # failed sign-ins in a row before a person takes over
+# Errors that say our app's registration with Amazon is wrong, not the customer's doing: a person fixes those.
+SETUP_ERRORS = frozenset({"invalid_client", "unauthorized_client", "ads_api_unauthorized", "invalid_request",
+                          "unsupported_response_type"})
+
+
+def needs_person(result: str, code: str) -> bool:
+    """Amazon errors a retry cannot fix: MD codes, an unapproved scope, our own app's setup."""
+    return result == "invalid_scope" or code.upper().startswith("MD") or code.lower() in SETUP_ERRORS
 
 
 def region_name(code: str) -> str:
@@ -47,13 +55,19 @@ def on_amazon(ctx: Ctx) -> Step:
     result = str(ctx.data.get("result", "error"))
     code = str(ctx.data.get("code", "") or result)
     region = str(ctx.data.get("region", ""))
+    if result == "link_expired":  # opened too late: not a failure, just a fresh link (unless already done)
+        if region in j.connected_regions and ctx.state != S.SEND:
+            return stay()
+        return goto(S.SEND, Say("signin/link_expired", topic=Topic.CONNECT_START))
     says = _verdict_vars(ctx)
     j.last_amazon = {"region": region, "result": result, "code": str(ctx.data.get("code", "")),
                      "found_types": says["found_types"], "found_regions": list(ctx.data.get("found_regions", []))}
     if result == "ok":
         j.failures = 0
+        connection_id = ctx.data.get("connection_id")
         j.connections.append(ConnectionFound(region=region, marketplaces=says["matched"],
-                                             account_types=says["found_types"], at=ctx.now))
+                                             account_types=says["found_types"], at=ctx.now,
+                                             connection_id=connection_id if isinstance(connection_id, int) else None))
         j.pending_regions = [r for r in j.pending_regions if r != region]
         j.note_tried(f"{region} sign-in succeeded")
         effects: tuple[StartTimer, ...] = ()
@@ -66,7 +80,7 @@ def on_amazon(ctx: Ctx) -> Step:
 
     j.note_error(code, ctx.state, ctx.now, detail=f"{region} sign-in: {result}")
     j.failures += 1
-    if result in ("invalid_scope",) or code.upper().startswith("MD"):
+    if needs_person(result, code):
         return handoff(ctx, "amazon_error")
     if j.failures >= MAX_FAILURES:
         return handoff(ctx, "repeated_failures")
@@ -150,7 +164,7 @@ FLOW = Flow(
             link="signin",
             on_enter=_ensure_region,
             on_event={InboundKind.AMAZON: on_amazon},
-            exits=(Connect.ROUTE, S.CANCELLED, S.EXPIRED, S.RETRY, S.NO_PROFILES, S.WRONG_TYPE,
+            exits=(Connect.ROUTE, S.SEND, S.CANCELLED, S.EXPIRED, S.RETRY, S.NO_PROFILES, S.WRONG_TYPE,
                    S.OTHER_REGION, S.VIEWER_ONLY, Handoff.WAITING, Region.ASK),
         ),
         S.CANCELLED: Node(

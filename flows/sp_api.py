@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from bot.types import InboundKind, Topic
 from flows.answers import wants_again
-from flows.base import Ctx, Flow, Node, Option, Say, Step, goto
+from flows.base import Ctx, Flow, Node, Option, Say, Step, goto, stay
 from flows.handoff import handoff
+from flows.signin import needs_person
 from flows.states import Connect, Handoff
 from flows.states import SpApi as S
 
@@ -15,6 +16,10 @@ def on_consent(ctx: Ctx) -> Step:
     j = ctx.journey
     result = str(ctx.data.get("result", "error"))
     code = str(ctx.data.get("code", "") or result)
+    if result == "link_expired":
+        if j.sp_api == "done" and ctx.state != S.REQUIRED:
+            return stay()
+        return goto(S.REQUIRED, Say("sp_api/link_expired", topic=Topic.CONNECT_SP_API))
     if result == "ok":
         region = str(ctx.data.get("region", ""))
         if region and region not in j.sp_api_regions:
@@ -27,7 +32,7 @@ def on_consent(ctx: Ctx) -> Step:
     j.note_error(code, ctx.state, ctx.now, detail=f"SP-API consent: {result}")
     j.last_amazon = {"region": str(ctx.data.get("region", "")), "result": result, "code": str(ctx.data.get("code", "")),
                      "found_types": [], "found_regions": []}
-    if code.upper().startswith("MD") or result == "invalid_scope":
+    if needs_person(result, code):
         return handoff(ctx, "amazon_error")
     if result == "invalid_access" or "invalid access" in code.lower():
         return goto(S.NOT_PRIMARY)
@@ -60,7 +65,7 @@ FLOW = Flow(
             say_again="sp_api/still_open",
             link="spapi",
             on_event={InboundKind.AMAZON: on_consent},
-            exits=(Connect.ROUTE, S.NOT_PRIMARY, S.CANCELLED, Handoff.WAITING),
+            exits=(Connect.ROUTE, S.REQUIRED, S.NOT_PRIMARY, S.CANCELLED, Handoff.WAITING),
         ),
         S.OFFER: Node(
             topic=Topic.CONNECT_SP_API,

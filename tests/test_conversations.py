@@ -194,7 +194,8 @@ def classifier() -> Classifier:
 
 
 def run_journey(protocol: list[str], classifier: Classifier, tmp_path: Path) -> tuple[int, Messages]:
-    services = build_services(load_settings(database_url=f"sqlite:///{tmp_path / 'c.db'}"),
+    services = build_services(load_settings(database_url=f"sqlite:///{tmp_path / 'c.db'}",
+                                            token_key_file=str(tmp_path / "token.key")),
                               clock=ManualClock(), tokens=seeded_tokens(), classifier=classifier)
     out = io.StringIO()
     try:

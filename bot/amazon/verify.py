@@ -26,6 +26,7 @@ class Profile:
     country: str
     type: str  # seller | vendor | agency
     access: str = "edit"  # edit | view
+    profile_id: int | None = None
 
     @property
     def region(self) -> str:
@@ -45,7 +46,8 @@ def judge_profiles(region: str, account_type: str, marketplaces: list[str],
     editable = [p for p in in_region if p.access == "edit" and p.type in wanted_types]
     base: dict[str, Any] = {
         "region": region,
-        "found": [{"country": p.country, "type": p.type, "access": p.access} for p in profiles],
+        "found": [{"country": p.country, "type": p.type, "access": p.access, "profile_id": p.profile_id}
+                  for p in profiles],
         "found_types": sorted({p.type for p in profiles}),
         "found_regions": sorted({p.region for p in profiles}),
     }
@@ -83,3 +85,8 @@ def profiles_from(items: list[dict[str, Any]]) -> list[Profile]:
         marketplace(country)  # raises KeyError for a country Amazon has no marketplace in
         out.append(Profile(country=country, type=kind, access=str(item.get("access", "edit")).lower()))
     return out
+
+
+def safe_code(code: str) -> str:
+    """An error code from a redirect or an error body as we store and show it: short, plain characters."""
+    return "".join(ch for ch in code if ch.isalnum() or ch in "_-. ")[:64].strip()

@@ -7,7 +7,7 @@ small frozen records rather than ORM objects, for the same reason.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -68,6 +68,9 @@ class AttemptRow:
     state_token: str
     expires_at: datetime
     used_at: datetime | None
+    outcome: str = ""
+    code_verifier: str = field(default="", repr=False)
+    created_at: datetime | None = None
 
 
 def _conversation(row: Any) -> ConversationRow:
@@ -78,7 +81,8 @@ def _conversation(row: Any) -> ConversationRow:
 def _attempt(row: Any) -> AttemptRow:
     return AttemptRow(row.id, row.conversation_id, row.kind, row.region, list(row.marketplaces or []),
                       row.account_type, row.state_token, as_utc(row.expires_at),
-                      as_utc(row.used_at) if row.used_at else None)
+                      as_utc(row.used_at) if row.used_at else None, row.outcome, row.code_verifier,
+                      as_utc(row.created_at))
 
 
 class Statements:
