@@ -83,6 +83,9 @@ def chat(
     from bot.terminal import run_terminal
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    from bot import logsafe
+
+    logsafe.install()
     with tempfile.TemporaryDirectory(prefix="connectbot-") as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'chat.db'}"
         try:

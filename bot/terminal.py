@@ -95,9 +95,12 @@ class TerminalChat:
 def run_terminal(services: Services, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
     chat = TerminalChat(services, out)
     out.write("connectbot: type a message (/help for commands, /quit to leave).\n")
-    while True:
-        out.write("\n> ")
-        out.flush()
-        line = stdin.readline()
-        if not line or not chat.handle(line):
-            return 0
+    try:
+        while True:
+            out.write("\n> ")
+            out.flush()
+            line = stdin.readline()
+            if not line or not chat.handle(line):
+                return 0
+    finally:
+        chat.script.close()

@@ -23,6 +23,8 @@ from bot.runner import Runner
 
 PG_CONNINFO = os.environ.get("TEST_PG_CONNINFO", "host=localhost port=5432 dbname=test user=postgres")
 PG_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@localhost:5432/test")
+# A Fernet key for the tests' refresh tokens (never used outside the suite).
+TEST_TOKEN_KEY = "Sq17UTA2LLLKJX93SyqifizkQrXkHpDimNUiPUafQEM="
 
 
 def postgres_reason() -> str | None:
@@ -37,7 +39,7 @@ def postgres_reason() -> str | None:
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DATABASE_URL", "BASE_URL", "AMAZON_CLIENT_ID", "AMAZON_CLIENT_SECRET", "AMAZON_REDIRECT_URI",
-                 "SPAPI_APPLICATION_ID"):
+                 "SPAPI_APPLICATION_ID", "TOKEN_ENCRYPTION_KEYS", "AMAZON_SANDBOX_URL"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -83,6 +85,7 @@ class ServicesFactory:
         self.built: list[Services] = []
 
     def __call__(self, clock: ManualClock | None = None, **settings: object) -> Services:
+        settings.setdefault("token_encryption_keys", TEST_TOKEN_KEY)
         built = build_services(Settings(database_url=self.url, **settings),  # type: ignore[arg-type]
                                clock=clock or ManualClock(), tokens=seeded_tokens(), classifier=self.classifier,
                                runner=self.runner, auto_migrate=True)

@@ -11,8 +11,11 @@ from bot.terminal import TerminalChat, run_terminal
 def test_a_person_connects_from_the_terminal(services: Services) -> None:
     out = io.StringIO()
     chat = TerminalChat(services, out)
-    for line in ["hi, we are a vendor on amazon.fr and want to connect", "1", "/amazon allow FR:vendor", "2"]:
-        assert chat.handle(line)
+    try:
+        for line in ["hi, we are a vendor on amazon.fr and want to connect", "1", "/amazon allow FR:vendor", "2"]:
+            assert chat.handle(line)
+    finally:
+        chat.script.close()
     screen = out.getvalue()
     assert "  1. Yes" in screen, "choices are shown as numbered options"
     assert "Sign in with Amazon (Europe)" in screen

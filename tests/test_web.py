@@ -1,11 +1,19 @@
-"""The web process: chat API, short sign-in links, the stand-in's consent page, health."""
+"""The web process: chat API, short sign-in links, the built-in stand-in, health."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
 from fastapi.testclient import TestClient
 
 from bot.app import Services
+from bot.loopback import AsyncRerouted, LocalServer, Rerouted
+from bot.scripted_browser import Decision, ScriptedBrowser
 from bot.web import create_app
+from tests.conftest import ServicesFactory
+from tests.fakes.amazon_site import PUBLIC
+from tests.fakes.talk import CUSTOMER
 
 
 def _client(services: Services) -> TestClient:
@@ -19,21 +27,36 @@ def _post(client: TestClient, mid: str, **body: str) -> dict[str, object]:
     return data
 
 
-def test_widget_conversation_through_link_and_stand_in(services: Services) -> None:
-    with _client(services) as client:
-        _post(client, "m1", text="hi, we're a vendor and want to connect")
-        _post(client, "m2", click="Yes")
-        reply = _post(client, "m3", text="amazon.de")
-        link = next(li for m in reply["messages"] for li in m.get("links", []))  # type: ignore[attr-defined]
-        path = link["url"].removeprefix(services.settings.base_url)
-        opened = client.get(path)
-        assert opened.status_code == 302 and "/sandbox/amazon/eu/ap/oa" in opened.headers["location"]
-        page = client.get(opened.headers["location"].removeprefix(services.settings.base_url))
-        assert "Allow" in page.text
-        token = path.rsplit("/", 1)[1]
-        done = client.post("/sandbox/decide", data={"state": token, "outcome": "allow", "profiles": "DE:vendor"})
-        assert done.status_code == 200 and "Go back to the chat" in done.text
-        assert client.get(path).status_code == 410, "a used link says so"
+def test_a_newcomer_connects_through_the_widget_and_the_built_in_stand_in(make_services: ServicesFactory) -> None:
+    """The embedded default: no Amazon credentials, the stand-in mounted at /sandbox of the same app."""
+    services = make_services(base_url=PUBLIC)
+    outgoing = AsyncRerouted()
+    services.amazon_transport = outgoing
+    server = LocalServer(create_app(services.settings, services=services, run_timers=False))
+    routes = {PUBLIC: server.start()}
+    outgoing.routes = routes
+    try:
+        with httpx.Client(base_url=PUBLIC, transport=Rerouted(routes)) as http:
+            def post(mid: str, **body: str) -> dict[str, Any]:
+                sent = http.post("/api/chat/messages", json={"user": "u1", "org": "acme", "client_message_id": mid,
+                                                              **body})
+                assert sent.status_code == 200, sent.text
+                answer: dict[str, Any] = sent.json()
+                return answer
+
+            post("m1", text="hi, we're a vendor and want to connect")
+            post("m2", click="Yes")
+            reply = post("m3", text="amazon.de")
+            link = next(li for m in reply["messages"] for li in m.get("links", []))
+            assert link["authorize_url"].startswith(f"{PUBLIC}/sandbox/amazon/eu/ap/oa?")
+            page = ScriptedBrowser(http).play(link["url"], Decision("allow", "DE:vendor"))
+            assert page == "Connected"
+            assert http.get(link["url"]).status_code == 410, "a used link says so"
+            conversation = services.engine.conversation_id_for(CUSTOMER) or 0
+            said = [p["text"] for _, p in services.engine.outbox_after(conversation, 0)]
+            assert any(text.startswith("Connected: Amazon lists your vendor account in Germany") for text in said)
+    finally:
+        server.stop()
 
 
 def test_a_retried_widget_post_is_answered_once(services: Services) -> None:
