@@ -16,9 +16,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 flows_app = typer.Typer(no_args_is_help=True, help="Inspect the conversation flows.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
+keys_app = typer.Typer(no_args_is_help=True, help="Encryption keys for stored Amazon refresh tokens.")
 app.add_typer(flows_app, name="flows")
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
+app.add_typer(keys_app, name="keys")
 
 
 def _fail(message: str) -> None:
@@ -150,6 +152,40 @@ def db_upgrade() -> None:
     typer.echo(f"database at revision {migrate.head_revision(settings.database_url)}")
 
 
+@keys_app.command("new")
+def keys_new() -> None:
+    """Print a fresh key: put it first in TOKEN_ENCRYPTION_KEYS, keep the old ones after it, then rotate."""
+    from bot.amazon.vault import new_key
+
+    typer.echo(new_key())
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every stored refresh token with the first key of TOKEN_ENCRYPTION_KEYS."""
+    from sqlalchemy.exc import OperationalError
+
+    from bot.amazon.rotation import rotate_stored_tokens
+    from bot.amazon.vault import VaultError, vault_for
+    from bot.config import load_settings
+    from bot.store.db import make_engine
+
+    settings = load_settings()
+    try:
+        vault = vault_for(settings)
+        report = rotate_stored_tokens(make_engine(settings.database_url), vault)
+    except VaultError as exc:
+        _fail(str(exc))
+        return
+    except OperationalError as exc:
+        _fail(f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}")
+        return
+    typer.echo(f"re-encrypted {report.rotated} refresh token(s) with the newest key")
+    if report.unreadable:
+        _fail(f"{len(report.unreadable)} token(s) no configured key decrypts (connections "
+              f"{', '.join(map(str, report.unreadable))}): put their old key back in TOKEN_ENCRYPTION_KEYS")
+
+
 @app.command()
 def regions(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
     """Every Amazon marketplace with its region, hosts and consent domains."""
@@ -163,10 +199,13 @@ def regions(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] 
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    typer.echo(f"{'code':4} {'name':21} {'id':15} {'reg':3} {'ads host':37} {'seller central':36} confirmed")
-    for r in rows:
-        typer.echo(f"{r['code']:4} {r['name']:21} {r['marketplace_id']:15} {r['region']:3} {r['ads_host']:37} "
-                   f"{r['seller_central']:36} {'yes' if r['confirmed'] else 'NO: ' + str(r['note'])}")
+    columns = ["code", "name", "marketplace_id", "region", "authorization_url", "token_url", "ads_host",
+               "sp_api_host", "seller_central", "vendor_central", "confirmed"]
+    cells = [[("yes" if r[c] else f"NO: {r['note']}") if c == "confirmed" else str(r[c]) for c in columns]
+             for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    for row in [columns, *cells]:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 @bench_app.command("turns")
