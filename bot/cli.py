@@ -220,6 +220,14 @@ def bench_turns(
     raise typer.Exit(run_bench(conversations, database_url, memory_conversations))
 
 
+@bench_app.command("amazon")
+def bench_amazon(links: int = 20_000, callbacks: int = 200) -> None:
+    """Links minted and opened per second; callback time (exchange + 3 concurrent profile calls) vs the stand-in."""
+    from bot.bench_amazon import run_amazon_bench
+
+    raise typer.Exit(run_amazon_bench(links, callbacks))
+
+
 @bench_app.command("understanding")
 def bench_understanding(
     path: Annotated[Path, typer.Argument()] = Path("tests/eval/first_messages.jsonl"),

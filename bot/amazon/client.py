@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+import certifi
 import httpx
 
 from bot.amazon.links import AmazonHosts, LinkBuilder
@@ -68,9 +71,14 @@ class AmazonApi:
         self.transport = transport
         self.sleep = sleep
 
+    @cached_property
+    def _tls(self) -> ssl.SSLContext:
+        # Building a TLS context loads the CA bundle (~35 ms): once per process, not per callback.
+        return ssl.create_default_context(cafile=certifi.where())
+
     def _client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(transport=self.transport, timeout=self.settings.amazon_timeout_seconds,
-                                 follow_redirects=False)
+                                 follow_redirects=False, verify=self._tls)
 
     # ---- token endpoint ----------------------------------------------------------------------
 
