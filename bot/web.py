@@ -131,7 +131,7 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
         channel = ""
         if page.conversation_id is not None:
             channel = await to_thread.run_sync(built.engine.conversation_channel, page.conversation_id)
-        return _page(built, page.name, page.status, channel=channel)
+        return _page(built, page.name, page.status, channel=channel, verdict=page.verdict)
 
     # One handler: the link's own row says whether it was an Ads sign-in or an SP-API consent.
     app.add_api_route("/oauth/amazon/callback", oauth_callback, methods=["GET"], response_model=None)

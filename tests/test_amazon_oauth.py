@@ -8,6 +8,7 @@ forged, replayed or expired callback changing anything, or a secret in a log lin
 
 from __future__ import annotations
 
+import html
 import logging
 import threading
 from datetime import timedelta
@@ -282,3 +283,19 @@ def test_no_secret_reaches_a_log_line(make_services: ServicesFactory, caplog: py
     for secret in (code, state, "Atzr|", "Atza|", "sandbox-secret"):
         assert secret not in logged, f"{secret[:8]}... was logged"
     assert "Atzr|" not in stored and code not in stored
+
+
+@pytest.mark.parametrize(("decision", "says"), [
+    (Decision("cancel"), "cancelled on Amazon's page"),
+    (Decision("allow", ""), "no advertising accounts for this login in Europe"),
+    (Decision("allow", "DE:vendor:view"), "only has Viewer access"),
+    (Decision("allow", "DE:vendor"), "Amazon confirmed your account"),
+])
+def test_the_page_the_browser_lands_on_says_what_happened_and_where_to_go(
+        make_services: ServicesFactory, decision: Decision, says: str) -> None:
+    with running_site(make_services) as site:
+        reach_signin_link(site.services)
+        page = site.http.get(site.callback_url(decision))
+        text = html.unescape(page.text)
+        assert says in text and "Go back to the chat window on the platform" in text
+        assert page.headers["referrer-policy"] == "no-referrer"

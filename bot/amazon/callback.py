@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from anyio import to_thread
@@ -38,6 +38,7 @@ class CallbackPage:
     name: str
     status: int
     conversation_id: int | None = None
+    verdict: dict[str, Any] = field(default_factory=dict)  # what the page says happened
 
 
 class CallbackHandler:
@@ -73,7 +74,8 @@ class CallbackHandler:
                  verdict.get("code", "-"))
         await to_thread.run_sync(self.engine.complete_link, state, verdict, grant, True)
         name = "callback_ok" if verdict.get("result") == "ok" else "callback_problem"
-        return CallbackPage(name, 200, attempt.conversation_id)
+        said = {k: verdict.get(k, "") for k in ("result", "code", "region")}
+        return CallbackPage(name, 200, attempt.conversation_id, {**said, "kind": attempt.kind})
 
     async def _verdict(self, attempt: AttemptRow, query: Mapping[str, str]) -> tuple[dict[str, Any],
                                                                                   GrantRecord | None]:
