@@ -19,15 +19,26 @@ def redact(text: str) -> str:
     return _AMAZON_TOKENS.sub("[redacted]", _SECRETS.sub(r"\1[redacted]", text))
 
 
+def _redact_arg(arg: object) -> object:
+    """A log argument with secrets removed; its type kept unless it had to be rewritten (httpx URLs)."""
+    if isinstance(arg, int | float | bool) or arg is None:
+        return arg
+    text = str(arg)
+    cleaned = redact(text)
+    return arg if cleaned == text else cleaned
+
+
 class RedactSecrets(logging.Filter):
-    """Rewrites the formatted message (arguments included, whatever their type) before it is written."""
+    """Rewrites the message and each argument, keeping the arguments' shape (uvicorn's access
+    formatter unpacks them)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):
-            return True  # a malformed call: logging reports it itself
-        record.msg, record.args = redact(message), ()
+        if not record.args and isinstance(record.msg, str):
+            record.msg = redact(record.msg)  # with arguments, the message is a format written by us
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact_arg(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: _redact_arg(v) for k, v in record.args.items()}
         return True
 
 

@@ -26,3 +26,14 @@ def test_the_filter_rewrites_formatted_arguments(caplog: pytest.LogCaptureFixtur
     with caplog.at_level(logging.INFO, logger="test.logsafe"):
         logger.info('%s - "%s %s"', "127.0.0.1", "GET", "/connect/abcdefSECRET")
     assert "abcdefSECRET" not in caplog.text and "/connect/[redacted]" in caplog.text
+
+
+def test_uvicorn_access_lines_still_format_after_redaction() -> None:
+    from uvicorn.logging import AccessFormatter
+
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", "/oauth/amazon/callback?code=ANx1&state=st4te", "1.1", 200),
+                               None)
+    RedactSecrets().filter(record)
+    line = AccessFormatter("%(client_addr)s %(request_line)s %(status_code)s", use_colors=False).format(record)
+    assert "ANx1" not in line and "st4te" not in line and "200" in line and "code=[redacted]" in line

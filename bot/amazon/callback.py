@@ -69,7 +69,7 @@ class CallbackHandler:
         except Exception:  # a bug must still leave the conversation an answer, never a half-done link
             log.exception("callback failed: conversation=c-%d", attempt.conversation_id)
             verdict, grant = judge_error(attempt.region, "server_error"), None
-        log.info("callback verdict: conversation=c-%d kind=%s region=%s result=%s code=%s",
+        log.info("callback verdict: conversation=c-%d kind=%s region=%s result=%s amazon_error=%s",
                  attempt.conversation_id, attempt.kind, attempt.region, verdict.get("result"),
                  verdict.get("code", "-"))
         await to_thread.run_sync(self.engine.complete_link, state, verdict, grant, True)
