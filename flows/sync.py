@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.types import Topic
-from flows.base import CancelTimers, Ctx, Flow, Node, Say, Step, goto, stay
+from flows.base import CancelTimers, Ctx, Flow, Node, Say, StartTimer, Step, goto, stay
 from flows.handoff import handoff
 from flows.states import Sync as S
 
 WINDOW = timedelta(hours=48)
 MILESTONES = (0, 50)  # started, halfway: the progress updates worth a message
+_SYNC_TIMERS = (CancelTimers("sync_overdue"), CancelTimers("sync_stalled"))  # both end with the sync
 
 
 def time_left(ctx: Ctx) -> timedelta | None:
@@ -44,23 +45,39 @@ def on_sync(ctx: Ctx) -> Step:
         j.sync_status, j.sync_progress = "completed", 100
         done = Say("sync/completed", topic=Topic.SYNC_STATUS)
         if ctx.state == S.SYNCING:
-            return goto(S.DONE, done, effects=(CancelTimers("sync_overdue"),))
-        return stay(done, effects=(CancelTimers("sync_overdue"),))
+            return goto(S.DONE, done, effects=_SYNC_TIMERS)
+        return stay(done, effects=_SYNC_TIMERS)
     if status == "failed":
         j.sync_status = "failed"
         j.note_error("sync_failed", ctx.state, ctx.now, detail=str(ctx.data.get("error", "")))
         step = handoff(ctx, "sync_failed")
         return Step(to=step.to, say=(Say("sync/failed", topic=Topic.SYNC_OVERDUE,
                                          vars={"error": str(ctx.data.get("error", ""))}), *step.say),
-                    effects=(CancelTimers("sync_overdue"), *step.effects))
+                    effects=(*_SYNC_TIMERS, *step.effects))
     # A status that goes backwards is kept as the higher figure: the customer never sees progress shrink.
     j.sync_status = "in_progress"
     j.sync_progress = max(j.sync_progress, min(progress, 99))
+    # Every report re-arms the stall check (one pending timer per kind): silence, not slowness, is a stall.
+    watch = (StartTimer("sync_stalled", ctx.timing.sync_stall, guarded=False),)
     reached = [m for m in MILESTONES if j.sync_progress >= m and m > j.sync_reported]
     if not reached:
-        return stay()
+        return stay(effects=watch)
     j.sync_reported = reached[-1]
-    return stay(Say("sync/progress", topic=Topic.SYNC_STATUS, vars={"progress": j.sync_progress}))
+    return stay(Say("sync/progress", topic=Topic.SYNC_STATUS, vars={"progress": j.sync_progress}), effects=watch)
+
+
+def on_stalled(ctx: Ctx) -> Step:
+    """A started sync that has not moved for the configured time: a person looks before the 48 h are up."""
+    j = ctx.journey
+    since = j.sync_updated_at or j.connected_at
+    if j.sync_status != "in_progress" or since is None or ctx.now - since < ctx.timing.sync_stall:
+        return stay()  # it finished, failed or moved since the timer was armed
+    hours = int((ctx.now - since).total_seconds() // 3600)
+    j.note_error("sync_stalled", ctx.state, ctx.now, detail=f"no progress for {hours} h at {j.sync_progress}%")
+    step = handoff(ctx, "sync_stalled")
+    return Step(to=step.to, say=(Say("sync/stalled", topic=Topic.SYNC_OVERDUE,
+                                     vars={"hours": hours, "progress": j.sync_progress}), *step.say),
+                effects=step.effects)
 
 
 def on_overdue(ctx: Ctx) -> Step:
