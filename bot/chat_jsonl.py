@@ -11,6 +11,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TextIO
 
 from bot.amazon.standin import scripted_verdict
@@ -99,10 +100,18 @@ class ScriptRun:
         if not isinstance(clock, ManualClock):
             raise LineError('"advance" needs the scripted clock; it is not available against the real one')
         try:
-            clock.advance(parse_duration(str(value)))
+            target = clock.now() + parse_duration(str(value))
         except ValueError as exc:
             raise LineError(str(exc)) from None
-        return self.services.engine.fire_due_timers()
+        # The clock stops at each timer's due time, so what a timer says and arms is as of that moment
+        # (a stall flagged at 12 h says 12 h; the case it opens reminds 30 business minutes later).
+        engine, results, last = self.services.engine, [], None
+        while (due := engine.next_timer_due()) is not None and due <= target and due != last:
+            clock.advance(max(due - clock.now(), timedelta(0)))
+            results += engine.fire_due_timers()
+            last = due  # a timer that did not fire (it cannot happen) must not hold the run here
+        clock.advance(target - clock.now())
+        return results + engine.fire_due_timers()
 
     def _amazon(self, value: Any) -> TurnResult:
         if not isinstance(value, dict):

@@ -19,6 +19,7 @@ from sqlalchemy import Engine as DbEngine
 
 from bot.amazon.links import LinkBuilder, TokenSource, plan_link, random_tokens
 from bot.amazon.marketplaces import marketplace
+from bot.cases.policy import CasePolicy
 from bot.clock import Clock, as_utc
 from bot.config import Settings
 from bot.runner import Outcome, Planned, Runner
@@ -33,8 +34,8 @@ from bot.store.rows import (
     Statements,
 )
 from bot.types import Audience, CaseRef, ConversationKey, Inbound, InboundKind, Link, Outbound, Topic
-from flows.base import CancelTimers, OpenCase, StartTimer, UpdateCase
-from flows.handoff import REASON_TOPICS
+from flows.base import CancelTimers, EscalateCase, OpenCase, RateCase, StartTimer, UpdateCase
+from flows.handoff import REASON_TOPICS, SLA_TIMERS
 from flows.journey import Journey
 
 if TYPE_CHECKING:
@@ -82,6 +83,9 @@ class Engine:
         self.links = LinkBuilder(settings)
         self._postgres = db.dialect.name == "postgresql"
         self.sql = Statements(self._postgres)
+        self.cases = CasePolicy.from_settings(
+            settings.business_hours, settings.business_timezone, settings.case_sla, settings.strategist_routes,
+            settings.strategist_default, settings.strategist_backup)
 
     # ---- public entry points --------------------------------------------------------------
 
@@ -184,18 +188,33 @@ class Engine:
         if left:
             conn.execute(self.sql.cancel_guarded, {"cid": conversation.id, "states": left})
         for kind, after, guard in outcome.arm:
-            writes.timer(conversation.id, kind, after, guard, now)
+            self._arm(conn, writes, conversation.id, kind, now + after, guard, now)
         case = self._load_case(conn, case_id)
         for effect in outcome.effects:
             if isinstance(effect, StartTimer):
-                writes.timer(conversation.id, effect.kind, effect.after, outcome.state if effect.guarded else "", now)
+                guard = outcome.state if effect.guarded else ""
+                self._arm(conn, writes, conversation.id, effect.kind, now + effect.after, guard, now)
             elif isinstance(effect, CancelTimers):
+                writes.drop_timers(effect.kind)
                 conn.execute(self.sql.cancel_kind, {"cid": conversation.id, "b_kind": effect.kind})
             elif isinstance(effect, OpenCase):
                 case = self._open_case(conn, conversation, outcome, effect, writes, now)
             elif isinstance(effect, UpdateCase) and case is not None:
                 case = self._update_case(conn, case, effect, now)
+            elif isinstance(effect, EscalateCase) and case is not None:
+                conn.execute(update(CASES).where(CASES.c.id == case.id).values(
+                    routed_to=self.cases.backup or case.packet.get("routed_to", ""), escalated_at=now))
+            elif isinstance(effect, RateCase):
+                conn.execute(update(CASES).where(CASES.c.id == effect.case_id).values(
+                    rating=effect.rating, rated_at=now))
         return case
+
+    def _arm(self, conn: Connection, writes: _Writes, conversation_id: int, kind: str, due: datetime, guard: str,
+             now: datetime) -> None:
+        """One pending timer per kind and conversation: arming again replaces it (a new link, new progress)."""
+        writes.drop_timers(kind)
+        conn.execute(self.sql.cancel_kind, {"cid": conversation_id, "b_kind": kind})
+        writes.timer(conversation_id, kind, due, guard, now)
 
     def _load_case(self, conn: Connection, case_id: int | None) -> CaseRow | None:
         if case_id is None:
@@ -207,11 +226,17 @@ class Engine:
                    writes: _Writes, now: datetime) -> CaseRow:
         writes.flush(conn)  # the packet's transcript includes this turn's message
         packet = self._packet(conn, conversation, outcome, effect, now)
+        routed_to = self.cases.route(conversation.org, packet["regions"])
+        packet["routed_to"] = routed_to
         case_id = conn.execute(insert(CASES).values(
             conversation_id=conversation.id, status="open", reason=effect.reason, packet=packet, opened_at=now,
+            routed_to=routed_to,
         ).returning(CASES.c.id)).scalar_one()
-        outcome.journey.case_id = case_id
-        outcome.journey.case_status = "open"
+        j = outcome.journey
+        j.case_id, j.case_status, j.case_route, j.case_backup = case_id, "open", routed_to, self.cases.backup
+        # Unclaimed: a reminder after one SLA of business hours, the backup after a second one.
+        for kind, due in zip(SLA_TIMERS, (self.cases.reminder_due(now), self.cases.escalation_due(now)), strict=True):
+            self._arm(conn, writes, conversation.id, kind, due, "", now)
         return CaseRow(case_id, "open", effect.reason, packet)
 
     def _update_case(self, conn: Connection, case: CaseRow, effect: UpdateCase, now: datetime) -> CaseRow:
@@ -326,9 +351,13 @@ class _Writes:
         self.timers: list[dict[str, Any]] = []
         self.attempts: list[dict[str, Any]] = []
 
-    def timer(self, conversation_id: int, kind: str, after: timedelta, guard: str, now: datetime) -> None:
-        self.timers.append(dict(conversation_id=conversation_id, kind=kind, guard_state=guard, due_at=now + after,
+    def timer(self, conversation_id: int, kind: str, due: datetime, guard: str, now: datetime) -> None:
+        self.timers.append(dict(conversation_id=conversation_id, kind=kind, guard_state=guard, due_at=due,
                                 status="pending", created_at=now, fired_at=None))
+
+    def drop_timers(self, kind: str) -> None:
+        """Timers of this kind armed earlier in the same turn and not written yet."""
+        self.timers[:] = [t for t in self.timers if t["kind"] != kind]
 
     def message(self, conversation_id: int, message: Outbound, now: datetime) -> None:
         payload = outbound_json(message)

@@ -72,6 +72,8 @@ def on_stalled(ctx: Ctx) -> Step:
     since = j.sync_updated_at or j.connected_at
     if j.sync_status != "in_progress" or since is None or ctx.now - since < ctx.timing.sync_stall:
         return stay()  # it finished, failed or moved since the timer was armed
+    if j.case_status in ("open", "claimed"):
+        return stay()  # a person already has the conversation: no second case, nothing new to tell the customer
     hours = int((ctx.now - since).total_seconds() // 3600)
     j.note_error("sync_stalled", ctx.state, ctx.now, detail=f"no progress for {hours} h at {j.sync_progress}%")
     step = handoff(ctx, "sync_stalled")
@@ -87,7 +89,7 @@ def on_overdue(ctx: Ctx) -> Step:
     ctx.journey.note_error("sync_overdue", ctx.state, ctx.now, detail="first sync not complete after 48 h")
     step = handoff(ctx, "sync_overdue")
     return Step(to=step.to, say=(Say("sync/overdue", topic=Topic.SYNC_OVERDUE), *step.say),
-                effects=step.effects)
+                effects=(CancelTimers("sync_stalled"), *step.effects))  # the 48 h mark supersedes the stall check
 
 
 FLOW = Flow(
