@@ -54,6 +54,8 @@ def on_sync(ctx: Ctx) -> Step:
         return Step(to=step.to, say=(Say("sync/failed", topic=Topic.SYNC_OVERDUE,
                                          vars={"error": str(ctx.data.get("error", ""))}), *step.say),
                     effects=(*_SYNC_TIMERS, *step.effects))
+    if j.sync_status == "failed":  # the platform tries again (often after a strategist's fix): count afresh
+        j.sync_progress, j.sync_reported = 0, -1
     # A status that goes backwards is kept as the higher figure: the customer never sees progress shrink.
     j.sync_status = "in_progress"
     j.sync_progress = max(j.sync_progress, min(progress, 99))
