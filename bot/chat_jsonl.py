@@ -19,6 +19,7 @@ from bot.app import Services
 from bot.clock import ManualClock, parse_duration
 from bot.engine import BadInput, TurnResult, outbound_json
 from bot.runner import UnknownChoice
+from bot.sync.report import parse_report
 from bot.types import Channel, ConversationKey, Inbound, InboundKind
 
 log = logging.getLogger("connectbot.chat")
@@ -88,7 +89,7 @@ class ScriptRun:
         if name == "amazon":
             return [self._amazon(value)]
         if name == "sync":
-            return [engine.handle(self.key, Inbound(InboundKind.SYNC, event_key, data=_sync(value)))]
+            return [self._sync(value, event_key)]
         if name == "strategist":
             data = _action(value, STRATEGIST_ACTIONS, "strategist")
             return [engine.handle(self.key, Inbound(InboundKind.STRATEGIST, event_key, data=data))]
@@ -112,6 +113,15 @@ class ScriptRun:
             last = due  # a timer that did not fire (it cannot happen) must not hold the run here
         clock.advance(target - clock.now())
         return results + engine.fire_due_timers()
+
+    def _sync(self, value: Any, event_key: str) -> TurnResult:
+        """The platform reports on the conversation's latest connection, through the path webhooks take."""
+        data, engine = _sync(value), self.services.engine
+        conversation = engine.conversation_id_for(self.key)
+        connection = engine.latest_connection(conversation) if conversation else None
+        if connection is None:  # nothing stored to check against: the conversation hears it directly
+            return engine.handle(self.key, Inbound(InboundKind.SYNC, event_key, data=data))
+        return engine.report_sync(connection, parse_report(data), event_key)
 
     def _amazon(self, value: Any) -> TurnResult:
         if not isinstance(value, dict):

@@ -26,6 +26,7 @@ from bot.runner import Outcome, Planned, Runner
 from bot.store.rows import (
     ATTEMPTS,
     CASES,
+    CONNECTIONS,
     OUTBOX,
     TIMERS,
     TRANSCRIPT,
@@ -33,6 +34,7 @@ from bot.store.rows import (
     ConversationRow,
     Statements,
 )
+from bot.sync.report import SyncReport, regression
 from bot.types import Audience, CaseRef, ConversationKey, Inbound, InboundKind, Link, Outbound, Topic
 from flows.base import CancelTimers, EscalateCase, OpenCase, RateCase, StartTimer, UpdateCase
 from flows.handoff import REASON_TOPICS, SLA_TIMERS
@@ -48,6 +50,14 @@ MAX_TEXT = 4000  # characters of one customer message kept
 
 class BadInput(ValueError):
     """The event cannot be handled as sent (no such choice, no pending link, no open case)."""
+
+
+class UnknownConnection(BadInput):
+    """A sync report names a connection id that does not exist."""
+
+
+class SyncRegression(BadInput):
+    """A sync report would move the stored status backwards (completed -> in progress, 60% -> 40%)."""
 
 
 @dataclass
@@ -116,6 +126,35 @@ class Engine:
             inbound = Inbound(InboundKind.AMAZON, key=f"oauth:{state_token}",
                               data={**verdict, "link": attempt.kind})
             return self._turn(conn, conversation, inbound, None)
+
+    def report_sync(self, connection_id: int, report: SyncReport, key: str) -> TurnResult:
+        """The platform reports a connection's first sync: the row and the conversation's turn, in one transaction.
+
+        A key seen before is a duplicate (TurnResult.duplicate, nothing written); a report that would move
+        the stored status backwards raises SyncRegression; an unknown id raises UnknownConnection.
+        """
+        with self.db.begin() as conn:
+            connection = self.sql.lock_connection(conn, connection_id)
+            if connection is None:
+                raise UnknownConnection(f"no connection with id {connection_id}")
+            if self.sql.key_seen(conn, key):
+                return TurnResult(connection.conversation_id, duplicate=True)
+            backwards = regression(connection.sync_status, connection.sync_progress, report)
+            if backwards:
+                raise SyncRegression(f"connection {connection_id}: {backwards}")
+            conversation = self._lock_conversation_by_id(conn, connection.conversation_id)
+            inbound = Inbound(InboundKind.SYNC, key=key, data={**report.as_data(), "connection_id": connection_id})
+            result = self._turn(conn, conversation, inbound, None)
+            if not result.duplicate:
+                conn.execute(update(CONNECTIONS).where(CONNECTIONS.c.id == connection_id).values(
+                    sync_status=report.status, sync_progress=report.progress, sync_updated_at=self.clock.now()))
+            return result
+
+    def latest_connection(self, conversation_id: int) -> int | None:
+        """The id of a conversation's newest Amazon connection: what a scripted sync report is about."""
+        with self.db.connect() as conn:
+            found = self.sql.latest_connection(conn, conversation_id)
+            return found.id if found else None
 
     def pending_link(self, conversation_id: int) -> AttemptRow | None:
         """The newest link of a conversation not used yet: what 'the customer opens the link' opens."""

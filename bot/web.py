@@ -27,6 +27,7 @@ from bot.runner import UnknownChoice
 from bot.store import migrate
 from bot.store.db import is_sqlite
 from bot.store.rows import AttemptRow
+from bot.sync.webhook import sync_router
 from bot.types import Channel, ConversationKey, Inbound, InboundKind
 from bot.worker import run_worker
 
@@ -115,6 +116,7 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
                                                 attempt.account_type, token)
         return RedirectResponse(target, status_code=302)
 
+    app.include_router(sync_router(built))
     if not settings.amazon_live:
         _mount_standin(app, built)
     return app

@@ -6,7 +6,21 @@ from enum import StrEnum
 
 from bot.types import Audience, InboundKind, Topic
 from flows.answers import rating_in
-from flows.base import CancelTimers, Ctx, EscalateCase, Flow, Node, OpenCase, Option, RateCase, Say, Step, UpdateCase, goto, stay
+from flows.base import (
+    CancelTimers,
+    Ctx,
+    EscalateCase,
+    Flow,
+    Node,
+    OpenCase,
+    Option,
+    RateCase,
+    Say,
+    Step,
+    UpdateCase,
+    goto,
+    stay,
+)
 from flows.states import ALL_STATES, Connect, Region, Signin, SpApi, Sync
 from flows.states import Handoff as S
 
