@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 from datetime import timedelta
 
@@ -9,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Services
+from bot.chat_jsonl import ScriptRun
 from bot.clock import ManualClock
 from bot.store.rows import OUTBOX
 from bot.sync.poller import SyncPoller
@@ -17,6 +20,7 @@ from bot.sync.watch import SyncWatch
 from tests.conftest import ServicesFactory
 from tests.fakes.connections import connected_vendor, sync_row
 from tests.fakes.sync_platform import sync_platform
+from tests.fakes.talk import CUSTOMER
 
 
 def _customer_topics(services: Services, after: int = 0) -> list[str]:
@@ -107,3 +111,15 @@ def test_the_worker_picks_its_sync_source_from_settings(make_services: ServicesF
     assert SyncWatch.for_services(make_services(sync_simulator=False)).name == "webhook only"
     polling = make_services(sync_status_url="http://127.0.0.1:9/api/connections/{connection_id}/sync")
     assert SyncWatch.for_services(polling).name == "poller"
+
+
+def test_a_scripted_sync_reports_on_the_latest_connection(services: Services) -> None:
+    _, connection = connected_vendor(services)
+    out = io.StringIO()
+    run = ScriptRun(services, out, key=CUSTOMER)
+    code = run.feed(['{"sync": {"status": "in_progress", "progress": 60}}',
+                     '{"sync": {"status": "in_progress", "progress": 20}}'])
+    printed = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert sync_row(services, connection) == ("in_progress", 60)
+    assert printed[0]["topic"] == "sync.status" and printed[-1]["line"] == 2 and "backwards" in printed[-1]["error"]
+    assert code == 2

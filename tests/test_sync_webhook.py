@@ -130,7 +130,8 @@ def test_a_status_going_backwards_is_ignored_with_a_log_line(hooked: Services, c
     assert back.status_code == 409 and "60% -> 40%" in back.json()["error"]
     assert sync_row(hooked, connection) == ("in_progress", 60) and _count(hooked) == before
     assert any("backwards" in r.getMessage() for r in caplog.records)
-    assert _post(client, clock, {"connection_id": connection, "event_id": "c", "status": "completed"}).status_code == 200
+    completed = _post(client, clock, {"connection_id": connection, "event_id": "c", "status": "completed"})
+    assert completed.status_code == 200
     reopened = _post(client, clock, {"connection_id": connection, "event_id": "d", "status": "in_progress",
                                      "progress": 5})
     assert reopened.status_code == 409 and "already completed" in reopened.json()["error"]
