@@ -41,6 +41,8 @@ def on_sync(ctx: Ctx) -> Step:
     status = str(ctx.data.get("status", ""))
     progress = int(ctx.data.get("progress", 0) or 0)
     j.sync_updated_at = ctx.now
+    if status in ("completed", "failed") and j.sync_status == status:
+        return stay()  # another connection of this conversation (SP-API, a second region) says the same: once is enough
     if status == "completed":
         j.sync_status, j.sync_progress = "completed", 100
         done = Say("sync/completed", topic=Topic.SYNC_STATUS)
