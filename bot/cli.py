@@ -176,6 +176,17 @@ def bench_turns(
     raise typer.Exit(run_bench(conversations, database_url, memory_conversations))
 
 
+@bench_app.command("sync")
+def bench_sync(
+    connections: int = 200,
+    database_url: Annotated[str | None, typer.Option(help="also run on this database (PostgreSQL)")] = None,
+) -> None:
+    """Signed sync webhooks through the app: reports/s, p50/p99, replays refused."""
+    from bot.sync.bench import run_sync_bench
+
+    raise typer.Exit(run_sync_bench(connections, database_url))
+
+
 @bench_app.command("understanding")
 def bench_understanding(
     path: Annotated[Path, typer.Argument()] = Path("tests/eval/first_messages.jsonl"),
