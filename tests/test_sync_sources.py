@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -13,8 +14,10 @@ from sqlalchemy import select
 from bot.app import Services
 from bot.chat_jsonl import ScriptRun
 from bot.clock import ManualClock
+from bot.engine import BadInput
 from bot.store.rows import OUTBOX
 from bot.sync.poller import SyncPoller
+from bot.sync.report import SyncReport
 from bot.sync.simulator import SyncSimulator
 from bot.sync.watch import SyncWatch
 from tests.conftest import ServicesFactory
@@ -123,3 +126,26 @@ def test_a_scripted_sync_reports_on_the_latest_connection(services: Services) ->
     assert sync_row(services, connection) == ("in_progress", 60)
     assert printed[0]["topic"] == "sync.status" and printed[-1]["line"] == 2 and "backwards" in printed[-1]["error"]
     assert code == 2
+
+
+
+def test_racing_reports_of_one_connection_are_applied_once_and_never_backwards(services: Services) -> None:
+    """Webhook retries and a poller at the same moment: each report at most once, progress never shrinks."""
+    _, connection = connected_vendor(services)
+    mark = _last_id(services)
+    reports = [(f"k{p}", SyncReport("in_progress", p)) for p in (10, 30, 50, 70)] * 3  # every report thrice
+
+    def deliver(item: tuple[str, SyncReport]) -> tuple[str, str]:
+        try:
+            result = services.engine.report_sync(connection, item[1], item[0])
+        except BadInput:
+            return item[0], "backwards"
+        return item[0], "duplicate" if result.duplicate else "applied"
+
+    with ThreadPoolExecutor(6) as pool:
+        outcomes = list(pool.map(deliver, reports))
+    applied = [key for key, outcome in outcomes if outcome == "applied"]
+    assert len(applied) == len(set(applied)) and "k70" in applied, "each report at most once; the highest always"
+    assert sync_row(services, connection) == ("in_progress", 70)
+    told = _customer_topics(services, mark)
+    assert 1 <= len(told) <= 2, "started and at most halfway: never a message per report"
