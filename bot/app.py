@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 from bot.amazon.links import TokenSource, random_tokens
 from bot.amazon.vault import TokenVault, VaultError, vault_for
 from bot.classify import Classifier, default_phrasings_dir
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, SystemClock, parse_duration
 from bot.config import Settings
 from bot.engine import Engine
 from bot.flowcheck import validate_all
@@ -20,6 +20,7 @@ from bot.render import Templates
 from bot.runner import Runner
 from bot.store import migrate
 from bot.store.db import is_sqlite, make_engine
+from flows.base import Timing
 
 
 class StartupError(RuntimeError):
@@ -40,7 +41,9 @@ class Services:
 def build_runner(settings: Settings) -> Runner:
     templates = Templates(reply_estimate=settings.strategist_reply_estimate)
     knowledge = Knowledge.load()
-    runner = Runner(templates, knowledge)
+    timing = Timing(link_nudge=parse_duration(settings.link_nudge_after),
+                    sync_stall=parse_duration(settings.sync_stall_after))
+    runner = Runner(templates, knowledge, timing)
     validate_all(templates, knowledge)
     return runner
 

@@ -11,6 +11,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TextIO
 
 import httpx
@@ -21,6 +22,7 @@ from bot.engine import BadInput, TurnResult, outbound_from_json, outbound_json
 from bot.loopback import AsyncRerouted, LocalServer, Rerouted
 from bot.runner import UnknownChoice
 from bot.scripted_browser import BrowserError, ScriptedBrowser, decision_from_script
+from bot.sync.report import parse_report
 from bot.types import Channel, ConversationKey, Inbound, InboundKind
 
 log = logging.getLogger("connectbot.chat")
@@ -100,7 +102,7 @@ class ScriptRun:
         if name == "amazon":
             return [self._amazon(value)]
         if name == "sync":
-            return [engine.handle(self.key, Inbound(InboundKind.SYNC, event_key, data=_sync(value)))]
+            return [self._sync(value, event_key)]
         if name == "strategist":
             data = _action(value, STRATEGIST_ACTIONS, "strategist")
             return [engine.handle(self.key, Inbound(InboundKind.STRATEGIST, event_key, data=data))]
@@ -112,10 +114,27 @@ class ScriptRun:
         if not isinstance(clock, ManualClock):
             raise LineError('"advance" needs the scripted clock; it is not available against the real one')
         try:
-            clock.advance(parse_duration(str(value)))
+            target = clock.now() + parse_duration(str(value))
         except ValueError as exc:
             raise LineError(str(exc)) from None
-        return self.services.engine.fire_due_timers()
+        # The clock stops at each timer's due time, so what a timer says and arms is as of that moment
+        # (a stall flagged at 12 h says 12 h; the case it opens reminds 30 business minutes later).
+        engine, results, last = self.services.engine, [], None
+        while (due := engine.next_timer_due()) is not None and due <= target and due != last:
+            clock.advance(max(due - clock.now(), timedelta(0)))
+            results += engine.fire_due_timers()
+            last = due  # a timer that did not fire (it cannot happen) must not hold the run here
+        clock.advance(target - clock.now())
+        return results + engine.fire_due_timers()
+
+    def _sync(self, value: Any, event_key: str) -> TurnResult:
+        """The platform reports on the conversation's latest connection, through the path webhooks take."""
+        data, engine = _sync(value), self.services.engine
+        conversation = engine.conversation_id_for(self.key)
+        connection = engine.latest_connection(conversation) if conversation else None
+        if connection is None:  # nothing stored to check against: the conversation hears it directly
+            return engine.handle(self.key, Inbound(InboundKind.SYNC, event_key, data=data))
+        return engine.report_sync(connection, parse_report(data), event_key)
 
     def _amazon(self, value: Any) -> TurnResult:
         """The customer opens the pending link and Amazon (the stand-in) answers: all over real HTTP."""

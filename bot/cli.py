@@ -228,6 +228,17 @@ def bench_amazon(links: int = 20_000, callbacks: int = 200) -> None:
     raise typer.Exit(run_amazon_bench(links, callbacks))
 
 
+@bench_app.command("sync")
+def bench_sync(
+    connections: int = 200,
+    database_url: Annotated[str | None, typer.Option(help="also run on this database (PostgreSQL)")] = None,
+) -> None:
+    """Signed sync webhooks through the app: reports/s, p50/p99, replays refused."""
+    from bot.sync.bench import run_sync_bench
+
+    raise typer.Exit(run_sync_bench(connections, database_url))
+
+
 @bench_app.command("understanding")
 def bench_understanding(
     path: Annotated[Path, typer.Argument()] = Path("tests/eval/first_messages.jsonl"),

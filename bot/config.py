@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.cases.hours import BusinessHours
+from bot.cases.policy import parse_routes
+from bot.clock import parse_duration
 
 
 class Settings(BaseSettings):
@@ -43,6 +48,46 @@ class Settings(BaseSettings):
     timer_poll_seconds: float = 1.0
     # What a customer is told about a strategist's answer time; kept in one place so it stays true.
     strategist_reply_estimate: str = "within 30 minutes during business hours"
+
+    # Cases: an unclaimed case reminds the strategists after CASE_SLA of business time, and goes to
+    # STRATEGIST_BACKUP after a second one. Routes pick who is pinged: {"org:acme": "alice", "region:EU": "eu-team"}.
+    business_hours: str = "Mon-Fri 09:00-18:00"
+    business_timezone: str = "UTC"
+    case_sla: str = "30m"
+    strategist_routes: dict[str, str] = {}
+    strategist_default: str = "data-strategists"
+    strategist_backup: str = "data-strategy-leads"
+
+    # Timers: one nudge for a sign-in link not used; a started sync with no progress is flagged before 48 h.
+    link_nudge_after: str = "30m"
+    sync_stall_after: str = "12h"
+
+    # First-sync status: a signed webhook (POST /hooks/sync, HMAC-SHA256 with this secret; unset: refused),
+    # a poller of SYNC_STATUS_URL ("https://platform/api/connections/{connection_id}/sync") every
+    # SYNC_POLL_SECONDS, or the simulated platform (default on SQLite when no status URL is set).
+    sync_webhook_secret: str | None = None
+    sync_status_url: str | None = None
+    sync_poll_seconds: float = 60.0
+    sync_simulator: bool | None = None
+    sync_simulated_duration: str = "10m"
+
+    @field_validator("case_sla", "link_nudge_after", "sync_stall_after", "sync_simulated_duration")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if parse_duration(value).total_seconds() <= 0:
+            raise ValueError("must be longer than zero")
+        return value
+
+    @field_validator("strategist_routes")
+    @classmethod
+    def _routes(cls, value: dict[str, str]) -> dict[str, str]:
+        return parse_routes(value)
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _hours(cls, value: str, info: ValidationInfo) -> str:
+        BusinessHours.parse(str(info.data.get("business_hours", "always")), value)
+        return value
 
     @property
     def amazon_live(self) -> bool:

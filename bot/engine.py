@@ -19,6 +19,7 @@ from sqlalchemy import Engine as DbEngine
 
 from bot.amazon.links import LinkBuilder, TokenSource, plan_link, random_tokens
 from bot.amazon.marketplaces import marketplace
+from bot.cases.policy import CasePolicy
 from bot.clock import Clock, as_utc
 from bot.config import Settings
 from bot.runner import Outcome, Planned, Runner
@@ -34,9 +35,10 @@ from bot.store.rows import (
     ConversationRow,
     Statements,
 )
+from bot.sync.report import SyncReport, regression
 from bot.types import Audience, CaseRef, Choice, ConversationKey, Inbound, InboundKind, Link, Outbound, Topic
-from flows.base import CancelTimers, OpenCase, StartTimer, UpdateCase
-from flows.handoff import REASON_TOPICS
+from flows.base import CancelTimers, EscalateCase, OpenCase, RateCase, StartTimer, UpdateCase
+from flows.handoff import REASON_TOPICS, SLA_TIMERS
 from flows.journey import Journey
 
 if TYPE_CHECKING:
@@ -49,6 +51,14 @@ MAX_TEXT = 4000  # characters of one customer message kept
 
 class BadInput(ValueError):
     """The event cannot be handled as sent (no such choice, no pending link, no open case)."""
+
+
+class UnknownConnection(BadInput):
+    """A sync report names a connection id that does not exist."""
+
+
+class SyncRegression(BadInput):
+    """A sync report would move the stored status backwards (completed -> in progress, 60% -> 40%)."""
 
 
 @dataclass
@@ -103,6 +113,9 @@ class Engine:
         self.links = LinkBuilder(settings)
         self._postgres = db.dialect.name == "postgresql"
         self.sql = Statements(self._postgres)
+        self.cases = CasePolicy.from_settings(
+            settings.business_hours, settings.business_timezone, settings.case_sla, settings.strategist_routes,
+            settings.strategist_default, settings.strategist_backup)
 
     # ---- public entry points --------------------------------------------------------------
 
@@ -207,6 +220,35 @@ class Engine:
                 CONVERSATIONS.c.id == conversation_id)).scalar()
             return str(found or "")
 
+    def report_sync(self, connection_id: int, report: SyncReport, key: str) -> TurnResult:
+        """The platform reports a connection's first sync: the row and the conversation's turn, in one transaction.
+
+        A key seen before is a duplicate (TurnResult.duplicate, nothing written); a report that would move
+        the stored status backwards raises SyncRegression; an unknown id raises UnknownConnection.
+        """
+        with self.db.begin() as conn:
+            connection = self.sql.lock_connection(conn, connection_id)
+            if connection is None:
+                raise UnknownConnection(f"no connection with id {connection_id}")
+            if self.sql.key_seen(conn, key):
+                return TurnResult(connection.conversation_id, duplicate=True)
+            backwards = regression(connection.sync_status, connection.sync_progress, report)
+            if backwards:
+                raise SyncRegression(f"connection {connection_id}: {backwards}")
+            conversation = self._lock_conversation_by_id(conn, connection.conversation_id)
+            inbound = Inbound(InboundKind.SYNC, key=key, data={**report.as_data(), "connection_id": connection_id})
+            result = self._turn(conn, conversation, inbound, None)
+            if not result.duplicate:
+                conn.execute(update(CONNECTIONS).where(CONNECTIONS.c.id == connection_id).values(
+                    sync_status=report.status, sync_progress=report.progress, sync_updated_at=self.clock.now()))
+            return result
+
+    def latest_connection(self, conversation_id: int) -> int | None:
+        """The id of a conversation's newest Amazon connection: what a scripted sync report is about."""
+        with self.db.connect() as conn:
+            found = self.sql.latest_connection(conn, conversation_id)
+            return found.id if found else None
+
     def pending_link(self, conversation_id: int) -> AttemptRow | None:
         """The newest link of a conversation not used yet: what 'the customer opens the link' opens."""
         with self.db.connect() as conn:
@@ -278,18 +320,33 @@ class Engine:
         if left:
             conn.execute(self.sql.cancel_guarded, {"cid": conversation.id, "states": left})
         for kind, after, guard in outcome.arm:
-            writes.timer(conversation.id, kind, after, guard, now)
+            self._arm(conn, writes, conversation.id, kind, now + after, guard, now)
         case = self._load_case(conn, case_id)
         for effect in outcome.effects:
             if isinstance(effect, StartTimer):
-                writes.timer(conversation.id, effect.kind, effect.after, outcome.state if effect.guarded else "", now)
+                guard = outcome.state if effect.guarded else ""
+                self._arm(conn, writes, conversation.id, effect.kind, now + effect.after, guard, now)
             elif isinstance(effect, CancelTimers):
+                writes.drop_timers(effect.kind)
                 conn.execute(self.sql.cancel_kind, {"cid": conversation.id, "b_kind": effect.kind})
             elif isinstance(effect, OpenCase):
                 case = self._open_case(conn, conversation, outcome, effect, writes, now)
             elif isinstance(effect, UpdateCase) and case is not None:
                 case = self._update_case(conn, case, effect, now)
+            elif isinstance(effect, EscalateCase) and case is not None:
+                conn.execute(update(CASES).where(CASES.c.id == case.id).values(
+                    routed_to=self.cases.backup or case.packet.get("routed_to", ""), escalated_at=now))
+            elif isinstance(effect, RateCase):
+                conn.execute(update(CASES).where(CASES.c.id == effect.case_id).values(
+                    rating=effect.rating, rated_at=now))
         return case
+
+    def _arm(self, conn: Connection, writes: _Writes, conversation_id: int, kind: str, due: datetime, guard: str,
+             now: datetime) -> None:
+        """One pending timer per kind and conversation: arming again replaces it (a new link, new progress)."""
+        writes.drop_timers(kind)
+        conn.execute(self.sql.cancel_kind, {"cid": conversation_id, "b_kind": kind})
+        writes.timer(conversation_id, kind, due, guard, now)
 
     def _load_case(self, conn: Connection, case_id: int | None) -> CaseRow | None:
         if case_id is None:
@@ -301,11 +358,17 @@ class Engine:
                    writes: _Writes, now: datetime) -> CaseRow:
         writes.flush(conn)  # the packet's transcript includes this turn's message
         packet = self._packet(conn, conversation, outcome, effect, now)
+        routed_to = self.cases.route(conversation.org, packet["regions"])
+        packet["routed_to"] = routed_to
         case_id = conn.execute(insert(CASES).values(
             conversation_id=conversation.id, status="open", reason=effect.reason, packet=packet, opened_at=now,
+            routed_to=routed_to,
         ).returning(CASES.c.id)).scalar_one()
-        outcome.journey.case_id = case_id
-        outcome.journey.case_status = "open"
+        j = outcome.journey
+        j.case_id, j.case_status, j.case_route, j.case_backup = case_id, "open", routed_to, self.cases.backup
+        # Unclaimed: a reminder after one SLA of business hours, the backup after a second one.
+        for kind, due in zip(SLA_TIMERS, (self.cases.reminder_due(now), self.cases.escalation_due(now)), strict=True):
+            self._arm(conn, writes, conversation.id, kind, due, "", now)
         return CaseRow(case_id, "open", effect.reason, packet)
 
     def _update_case(self, conn: Connection, case: CaseRow, effect: UpdateCase, now: datetime) -> CaseRow:
@@ -422,9 +485,13 @@ class _Writes:
         self.timers: list[dict[str, Any]] = []
         self.attempts: list[dict[str, Any]] = []
 
-    def timer(self, conversation_id: int, kind: str, after: timedelta, guard: str, now: datetime) -> None:
-        self.timers.append(dict(conversation_id=conversation_id, kind=kind, guard_state=guard, due_at=now + after,
+    def timer(self, conversation_id: int, kind: str, due: datetime, guard: str, now: datetime) -> None:
+        self.timers.append(dict(conversation_id=conversation_id, kind=kind, guard_state=guard, due_at=due,
                                 status="pending", created_at=now, fired_at=None))
+
+    def drop_timers(self, kind: str) -> None:
+        """Timers of this kind armed earlier in the same turn and not written yet."""
+        self.timers[:] = [t for t in self.timers if t["kind"] != kind]
 
     def message(self, conversation_id: int, message: Outbound, now: datetime) -> None:
         payload = outbound_json(message)

@@ -21,7 +21,7 @@ from bot.knowledge import Knowledge
 from bot.render import Templates
 from bot.types import Audience, Choice, Inbound, InboundKind, Topic
 from flows.answers import affirms
-from flows.base import Ctx, Effect, Node, Option, Say, Step, goto, stay
+from flows.base import Ctx, Effect, Node, Option, Say, Step, Timing, goto, stay
 from flows.handoff import handoff
 from flows.journey import Journey
 from flows.states import Handoff
@@ -67,9 +67,10 @@ class Outcome:
 
 
 class Runner:
-    def __init__(self, templates: Templates, knowledge: Knowledge) -> None:
+    def __init__(self, templates: Templates, knowledge: Knowledge, timing: Timing | None = None) -> None:
         self.templates = templates
         self.knowledge = knowledge
+        self.timing = timing or Timing()
         self.start_state = flows.START.value
         self.nodes: dict[str, Node] = {}
         self.members: dict[str, StrEnum] = {}
@@ -86,7 +87,7 @@ class Runner:
             state = flows.START.value
         # Handlers change the journey in place: the caller passes one it owns (the engine builds it
         # fresh from the row each turn and writes it back only if the whole turn succeeds).
-        ctx = Ctx(journey=journey, inbound=inbound, now=now, state=state, heard=heard)
+        ctx = Ctx(journey=journey, inbound=inbound, now=now, state=state, heard=heard, timing=self.timing)
         outcome = Outcome(state=state, journey=ctx.journey)
         node = self.nodes[state]
         step, checked = self._decide(node, ctx)

@@ -31,6 +31,7 @@ from bot.runner import UnknownChoice
 from bot.store import migrate
 from bot.store.db import is_sqlite
 from bot.store.rows import AttemptRow
+from bot.sync.webhook import sync_router
 from bot.types import Channel, ConversationKey, Inbound, InboundKind
 from bot.worker import run_worker
 
@@ -124,6 +125,7 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
                                    attempt.account_type, token)
         return RedirectResponse(target, status_code=302, headers=NO_REFERRER)
 
+    app.include_router(sync_router(built))
     callbacks = CallbackHandler(built.engine, AmazonApi(settings, built.amazon_transport), built.vault)
 
     async def oauth_callback(request: Request) -> HTMLResponse:

@@ -7,6 +7,7 @@ import signal
 import threading
 
 from bot.app import Services
+from bot.sync.watch import SyncWatch
 
 log = logging.getLogger("connectbot.worker")
 
@@ -30,8 +31,10 @@ def run_worker(services: Services, once: bool = False, stop: threading.Event | N
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
     log.info("worker started")
+    sync = SyncWatch.for_services(services)
     while not stop.is_set():
         fire_due(services)
+        sync.tick()
         if once:
             break
         stop.wait(services.settings.timer_poll_seconds)

@@ -118,8 +118,13 @@ def _on_amazon(ctx: Ctx) -> Step | None:
 
 
 def _on_timer(ctx: Ctx) -> Step | None:
-    if ctx.data.get("kind") == "sync_overdue":
+    kind = ctx.data.get("kind")
+    if kind == "sync_overdue":
         return sync.on_overdue(ctx)
+    if kind == "sync_stalled":
+        return sync.on_stalled(ctx)
+    if kind in handoff.SLA_TIMERS:
+        return handoff.on_sla(ctx)
     return None
 
 

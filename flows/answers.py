@@ -78,3 +78,23 @@ def says_done(ctx: Ctx) -> bool:
     if heard is not None and heard.slots.yes_no == "yes":
         return True
     return bool(_DONE.search(ctx.inbound.text.lower()))
+
+
+_GOOD = re.compile(r"\b(good|great|excellent|brilliant|perfect|amazing|awesome|helpful|very happy|happy|"
+                   r"love(?:d)? it|5|4)\b")
+_OK = re.compile(r"^\W*(ok(?:ay)?|fine|alright|so-?so|meh|average|not bad|3)\W*$")
+_BAD = re.compile(r"\b(bad|poor|terrible|awful|useless|unhelpful|not helpful|slow|disappointed|1|2)\b")
+
+
+def rating_in(text: str) -> str | None:
+    """A satisfaction answer in words ('it was great', 'meh', 'not helpful'): good | ok | bad, or None."""
+    said = text.lower().strip()
+    if "?" in said or len(said) > 80:
+        return None  # a question or a story: handled as what it is, not as a score
+    if _BAD.search(said) or (_NEGATION.search(said) and _GOOD.search(said)):
+        return "bad" if not re.search(r"\bnot bad\b", said) else "ok"
+    if _OK.search(said):
+        return "ok"
+    if _GOOD.search(said):
+        return "good"
+    return None

@@ -55,7 +55,28 @@ class UpdateCase:
     by: str = ""
 
 
-Effect = StartTimer | CancelTimers | OpenCase | UpdateCase
+@dataclass(frozen=True)
+class EscalateCase:
+    """Nobody claimed the case within two SLAs: the engine routes it to the backup strategist."""
+
+
+@dataclass(frozen=True)
+class RateCase:
+    """The customer's answer to the satisfaction question, kept on the (closed) case."""
+
+    case_id: int
+    rating: str
+
+
+Effect = StartTimer | CancelTimers | OpenCase | UpdateCase | EscalateCase | RateCase
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long the bot waits before it acts on silence; settings fill it (bot/app.py), flows read it."""
+
+    link_nudge: timedelta = timedelta(minutes=30)  # a sign-in link not used: one nudge
+    sync_stall: timedelta = timedelta(hours=12)  # a started sync with no progress: flagged before 48 h
 
 
 @dataclass(frozen=True)
@@ -86,6 +107,7 @@ class Ctx:
     state: str
     heard: Understanding | None = None
     choice: str | None = None
+    timing: Timing = field(default_factory=Timing)
 
     @property
     def data(self) -> Mapping[str, Any]:

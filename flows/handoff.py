@@ -5,7 +5,22 @@ from __future__ import annotations
 from enum import StrEnum
 
 from bot.types import Audience, InboundKind, Topic
-from flows.base import Ctx, Flow, Node, OpenCase, Say, Step, UpdateCase, goto, stay
+from flows.answers import rating_in
+from flows.base import (
+    CancelTimers,
+    Ctx,
+    EscalateCase,
+    Flow,
+    Node,
+    OpenCase,
+    Option,
+    RateCase,
+    Say,
+    Step,
+    UpdateCase,
+    goto,
+    stay,
+)
 from flows.states import ALL_STATES, Connect, Region, Signin, SpApi, Sync
 from flows.states import Handoff as S
 
@@ -14,6 +29,7 @@ REASON_TOPICS: dict[str, Topic] = {
     "agent_handoff": Topic.HANDOFF_REQUEST,
     "sync_overdue": Topic.SYNC_OVERDUE,
     "sync_failed": Topic.SYNC_OVERDUE,
+    "sync_stalled": Topic.SYNC_OVERDUE,
     "amazon_error": Topic.CONNECT_AMAZON_ERROR,
     "repeated_failures": Topic.CONNECT_AMAZON_ERROR,
     "permissions_refresh_failed": Topic.PREREQ_PERMISSIONS_REFRESH,
@@ -37,6 +53,24 @@ def handoff(ctx: Ctx, reason: str, note: str = "") -> Step:
         Say("handoff/opened", topic=topic, vars={"reason": reason}),
         effects=(OpenCase(reason=reason, note=note),),
     )
+
+
+# The engine arms these when a case opens, at the SLA and the SLA after it (business hours, bot/cases/).
+SLA_TIMERS = ("case_reminder", "case_escalation")
+_END_SLA = tuple(CancelTimers(kind) for kind in SLA_TIMERS)  # a claimed or closed case needs no reminder
+
+
+def on_sla(ctx: Ctx) -> Step:
+    """Nobody has claimed the case: remind the strategists after one SLA, escalate to the backup after two."""
+    j = ctx.journey
+    if j.case_status != "open" or j.case_id is None:
+        return stay()  # claimed, returned or resolved since the timer was armed
+    sla = {"case_id": f"case-{j.case_id}", "route": j.case_route or "", "backup": j.case_backup or ""}
+    if ctx.data.get("kind") == "case_reminder":
+        return stay(Say("handoff/sla_reminder", topic=Topic.HANDOFF_REQUEST, audience=Audience.STRATEGIST, vars=sla))
+    j.case_route = j.case_backup or j.case_route
+    return stay(Say("handoff/sla_escalated", topic=Topic.HANDOFF_REQUEST, audience=Audience.STRATEGIST, vars=sla),
+                effects=(EscalateCase(),))
 
 
 def _relay_to_strategist(ctx: Ctx) -> Step:
@@ -65,7 +99,7 @@ def return_target(to_step: str, resume_state: str | None) -> StrEnum:
     if to_step:
         return RETURN_STEPS.get(to_step) or ALL_STATES.get(to_step) or Connect.ROUTE
     resumed = ALL_STATES.get(resume_state or "")
-    if resumed is None or resumed in (S.WAITING, S.RELAYING, S.CLOSED):
+    if resumed is None or resumed in (S.WAITING, S.RELAYING, S.RATING, S.CLOSED):
         return Connect.ROUTE
     return resumed
 
@@ -77,11 +111,11 @@ def on_strategist(ctx: Ctx) -> Step | None:
     if action == "claim":
         ctx.journey.case_status = "claimed"
         return goto(S.RELAYING, Say("handoff/claimed", topic=Topic.HANDOFF_REQUEST, vars={"name": who}),
-                    effects=(UpdateCase("claimed", by=who),))
+                    effects=(UpdateCase("claimed", by=who), *_END_SLA))
     if action == "reply":
         if ctx.journey.case_status == "open":
             ctx.journey.case_status = "claimed"
-            effects: tuple[UpdateCase, ...] = (UpdateCase("claimed", by=who),)
+            effects: tuple[UpdateCase | CancelTimers, ...] = (UpdateCase("claimed", by=who), *_END_SLA)
         else:
             effects = ()
         return goto(S.RELAYING, Say("handoff/relay_to_customer", topic=Topic.HANDOFF_REQUEST,
@@ -92,13 +126,34 @@ def on_strategist(ctx: Ctx) -> Step | None:
         ctx.journey.misses = 0
         target = return_target(str(ctx.data.get("to_step") or ""), ctx.journey.resume_state)
         return goto(target, Say("handoff/returned", topic=Topic.HANDOFF_REQUEST),
-                    effects=(UpdateCase("returned", by=who),))
+                    effects=(UpdateCase("returned", by=who), *_END_SLA))
     if action == "resolve":
+        ctx.journey.rating_case_id = ctx.journey.case_id
         ctx.journey.case_status = None
         ctx.journey.case_id = None
-        return goto(S.CLOSED, Say("handoff/resolved", topic=Topic.HANDOFF_REQUEST),
-                    effects=(UpdateCase("resolved", by=who),))
+        return goto(S.RATING, Say("handoff/resolved", topic=Topic.HANDOFF_REQUEST),
+                    effects=(UpdateCase("resolved", by=who), *_END_SLA))
     return None
+
+
+def _rated(ctx: Ctx) -> Step:
+    """The satisfaction answer goes on the case just resolved; asked once, so the question is then gone."""
+    case_id, ctx.journey.rating_case_id = ctx.journey.rating_case_id, None
+    effects = (RateCase(case_id, ctx.choice or ""),) if case_id is not None else ()
+    return goto(S.CLOSED, Say("handoff/rated", topic=Topic.HANDOFF_REQUEST, vars={"rating": ctx.choice}),
+                effects=effects)
+
+
+def _rating_said(ctx: Ctx) -> Step | None:
+    """'it was great, thanks': a rating in words. Anything else is a new question, handled as usual."""
+    rating = rating_in(ctx.inbound.text)
+    if rating is None:
+        return None
+    ctx.choice = rating
+    return _rated(ctx)
+
+
+RATINGS = (Option("Good", "good"), Option("OK", "ok"), Option("Bad", "bad"))
 
 
 FLOW = Flow(
@@ -110,7 +165,7 @@ FLOW = Flow(
             topic=Topic.HANDOFF_REQUEST,
             on_text=_relay_to_strategist,
             on_event={InboundKind.STRATEGIST: on_strategist},
-            exits=(S.RELAYING, S.CLOSED, *RETURN_STEPS.values()),
+            exits=(S.RELAYING, S.RATING, *RETURN_STEPS.values()),
             resumable=False,
             returns_anywhere=True,
         ),
@@ -118,9 +173,18 @@ FLOW = Flow(
             topic=Topic.HANDOFF_REQUEST,
             on_text=_relay_to_strategist,
             on_event={InboundKind.STRATEGIST: on_strategist},
-            exits=(S.RELAYING, S.CLOSED, *RETURN_STEPS.values()),
+            exits=(S.RELAYING, S.RATING, *RETURN_STEPS.values()),
             resumable=False,
             returns_anywhere=True,
+        ),
+        S.RATING: Node(
+            topic=Topic.HANDOFF_REQUEST,
+            say="handoff/rating",
+            options=RATINGS,
+            on_choice=_rated,
+            on_text=_rating_said,
+            exits=(S.CLOSED,),
+            resumable=False,
         ),
         S.CLOSED: Node(topic=Topic.HANDOFF_REQUEST, resumable=False),
     },

@@ -48,6 +48,9 @@ class Journey(BaseModel):
     resume_state: str | None = None  # where the bot picks up when a strategist hands back
     case_id: int | None = None
     case_status: str | None = None
+    case_route: str | None = None  # who the open case is routed to (set by the engine from the routing rules)
+    case_backup: str | None = None  # who it escalates to when nobody claims it
+    rating_case_id: int | None = None  # a resolved case whose satisfaction question is still open
     last_amazon: dict[str, Any] = Field(default_factory=dict)  # Amazon's latest verdict, for the steps explaining it
     started_at: datetime | None = None
 

@@ -107,6 +107,22 @@ def _ensure_region(ctx: Ctx) -> Step | None:
     return None if j.pending_regions else goto(Region.ASK)
 
 
+def _send_link(ctx: Ctx) -> Step | None:
+    """Each link sent arms one nudge; a newer link replaces the older one's (one pending timer per kind)."""
+    routed = _ensure_region(ctx)
+    if routed is not None:
+        return routed
+    return stay(effects=(StartTimer("link_nudge", ctx.timing.link_nudge),))
+
+
+def _nudge(ctx: Ctx) -> Step | None:
+    """The link has sat unused: one reminder, with a fresh link one click away (links expire)."""
+    if ctx.data.get("kind") != "link_nudge":
+        return None
+    ctx.journey.note_tried("nudged about an unused sign-in link")
+    return goto(S.UNUSED)
+
+
 def _retry_if_asked(ctx: Ctx) -> Step | None:
     return goto(S.SEND) if wants_again(ctx) else None
 
@@ -162,10 +178,20 @@ FLOW = Flow(
             say="signin/link",
             say_again="signin/still_open",
             link="signin",
-            on_enter=_ensure_region,
-            on_event={InboundKind.AMAZON: on_amazon},
+            on_enter=_send_link,
+            on_event={InboundKind.AMAZON: on_amazon, InboundKind.TIMER: _nudge},
             exits=(Connect.ROUTE, S.SEND, S.CANCELLED, S.EXPIRED, S.RETRY, S.NO_PROFILES, S.WRONG_TYPE,
-                   S.OTHER_REGION, S.VIEWER_ONLY, Handoff.WAITING, Region.ASK),
+                   S.OTHER_REGION, S.VIEWER_ONLY, Handoff.WAITING, Region.ASK, S.UNUSED),
+        ),
+        S.UNUSED: Node(
+            topic=Topic.CONNECT_START,
+            say="signin/unused",
+            on_text=_retry_if_asked,
+            on_event={InboundKind.AMAZON: on_amazon},
+            options=(_NEW_LINK, _PERSON),
+            reads="yes_no",
+            exits=(Connect.ROUTE, S.SEND, S.CANCELLED, S.EXPIRED, S.RETRY, S.NO_PROFILES, S.WRONG_TYPE,
+                   S.OTHER_REGION, S.VIEWER_ONLY, Handoff.WAITING),
         ),
         S.CANCELLED: Node(
             topic=Topic.CONNECT_AMAZON_ERROR,

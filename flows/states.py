@@ -55,6 +55,7 @@ class Signin(StrEnum):
     WRONG_TYPE = "signin.wrong_type"
     OTHER_REGION = "signin.other_region"
     VIEWER_ONLY = "signin.viewer_only"
+    UNUSED = "signin.unused"  # the link was not opened in time: one nudge
 
 
 class SpApi(StrEnum):
@@ -72,6 +73,7 @@ class Sync(StrEnum):
 class Handoff(StrEnum):
     WAITING = "handoff.waiting"  # case open, nobody has claimed it yet
     RELAYING = "handoff.relaying"  # a strategist claimed it: messages pass both ways
+    RATING = "handoff.rating"  # resolved: one satisfaction question to the customer
     CLOSED = "handoff.closed"  # resolved by the strategist
 
 

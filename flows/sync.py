@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.types import Topic
-from flows.base import CancelTimers, Ctx, Flow, Node, Say, Step, goto, stay
+from flows.base import CancelTimers, Ctx, Flow, Node, Say, StartTimer, Step, goto, stay
 from flows.handoff import handoff
 from flows.states import Sync as S
 
 WINDOW = timedelta(hours=48)
 MILESTONES = (0, 50)  # started, halfway: the progress updates worth a message
+_SYNC_TIMERS = (CancelTimers("sync_overdue"), CancelTimers("sync_stalled"))  # both end with the sync
 
 
 def time_left(ctx: Ctx) -> timedelta | None:
@@ -40,27 +41,49 @@ def on_sync(ctx: Ctx) -> Step:
     status = str(ctx.data.get("status", ""))
     progress = int(ctx.data.get("progress", 0) or 0)
     j.sync_updated_at = ctx.now
+    if status in ("completed", "failed") and j.sync_status == status:
+        return stay()  # another connection of this conversation (SP-API, a second region) says the same: once is enough
     if status == "completed":
         j.sync_status, j.sync_progress = "completed", 100
         done = Say("sync/completed", topic=Topic.SYNC_STATUS)
         if ctx.state == S.SYNCING:
-            return goto(S.DONE, done, effects=(CancelTimers("sync_overdue"),))
-        return stay(done, effects=(CancelTimers("sync_overdue"),))
+            return goto(S.DONE, done, effects=_SYNC_TIMERS)
+        return stay(done, effects=_SYNC_TIMERS)
     if status == "failed":
         j.sync_status = "failed"
         j.note_error("sync_failed", ctx.state, ctx.now, detail=str(ctx.data.get("error", "")))
         step = handoff(ctx, "sync_failed")
         return Step(to=step.to, say=(Say("sync/failed", topic=Topic.SYNC_OVERDUE,
                                          vars={"error": str(ctx.data.get("error", ""))}), *step.say),
-                    effects=(CancelTimers("sync_overdue"), *step.effects))
+                    effects=(*_SYNC_TIMERS, *step.effects))
+    if j.sync_status == "failed":  # the platform tries again (often after a strategist's fix): count afresh
+        j.sync_progress, j.sync_reported = 0, -1
     # A status that goes backwards is kept as the higher figure: the customer never sees progress shrink.
     j.sync_status = "in_progress"
     j.sync_progress = max(j.sync_progress, min(progress, 99))
+    # Every report re-arms the stall check (one pending timer per kind): silence, not slowness, is a stall.
+    watch = (StartTimer("sync_stalled", ctx.timing.sync_stall, guarded=False),)
     reached = [m for m in MILESTONES if j.sync_progress >= m and m > j.sync_reported]
     if not reached:
-        return stay()
+        return stay(effects=watch)
     j.sync_reported = reached[-1]
-    return stay(Say("sync/progress", topic=Topic.SYNC_STATUS, vars={"progress": j.sync_progress}))
+    return stay(Say("sync/progress", topic=Topic.SYNC_STATUS, vars={"progress": j.sync_progress}), effects=watch)
+
+
+def on_stalled(ctx: Ctx) -> Step:
+    """A started sync that has not moved for the configured time: a person looks before the 48 h are up."""
+    j = ctx.journey
+    since = j.sync_updated_at or j.connected_at
+    if j.sync_status != "in_progress" or since is None or ctx.now - since < ctx.timing.sync_stall:
+        return stay()  # it finished, failed or moved since the timer was armed
+    if j.case_status in ("open", "claimed"):
+        return stay()  # a person already has the conversation: no second case, nothing new to tell the customer
+    hours = int((ctx.now - since).total_seconds() // 3600)
+    j.note_error("sync_stalled", ctx.state, ctx.now, detail=f"no progress for {hours} h at {j.sync_progress}%")
+    step = handoff(ctx, "sync_stalled")
+    return Step(to=step.to, say=(Say("sync/stalled", topic=Topic.SYNC_OVERDUE,
+                                     vars={"hours": hours, "progress": j.sync_progress}), *step.say),
+                effects=step.effects)
 
 
 def on_overdue(ctx: Ctx) -> Step:
@@ -70,7 +93,7 @@ def on_overdue(ctx: Ctx) -> Step:
     ctx.journey.note_error("sync_overdue", ctx.state, ctx.now, detail="first sync not complete after 48 h")
     step = handoff(ctx, "sync_overdue")
     return Step(to=step.to, say=(Say("sync/overdue", topic=Topic.SYNC_OVERDUE), *step.say),
-                effects=step.effects)
+                effects=(CancelTimers("sync_stalled"), *step.effects))  # the 48 h mark supersedes the stall check
 
 
 FLOW = Flow(

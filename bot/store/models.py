@@ -98,6 +98,12 @@ class HandoffCase(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=200)
     claimed_at: datetime | None = _at_or_none()
     closed_at: datetime | None = _at_or_none()
+    # Who is pinged (STRATEGIST_ROUTES), and the backup once nobody claimed it within two SLAs.
+    routed_to: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    escalated_at: datetime | None = _at_or_none()
+    # The customer's answer to the one satisfaction question after resolution: good | ok | bad.
+    rating: str | None = Field(default=None, max_length=16)
+    rated_at: datetime | None = _at_or_none()
 
 
 class ConnectionAttempt(SQLModel, table=True):

@@ -73,6 +73,27 @@ class AttemptRow:
     created_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class ConnectionSync:
+    """A connection's first-sync columns: what the webhook, the poller and the simulator compare against."""
+
+    id: int
+    conversation_id: int
+    sync_status: str
+    sync_progress: int
+    sync_updated_at: datetime | None
+    created_at: datetime
+
+
+def _connection_sync(row: Any) -> ConnectionSync:
+    return ConnectionSync(row.id, row.conversation_id, row.sync_status, row.sync_progress,
+                          as_utc(row.sync_updated_at) if row.sync_updated_at else None, as_utc(row.created_at))
+
+
+_SYNC_COLUMNS = (CONNECTIONS.c.id, CONNECTIONS.c.conversation_id, CONNECTIONS.c.sync_status,
+                 CONNECTIONS.c.sync_progress, CONNECTIONS.c.sync_updated_at, CONNECTIONS.c.created_at)
+
+
 def _conversation(row: Any) -> ConversationRow:
     return ConversationRow(row.id, row.channel, row.org, row.user_id, row.state, dict(row.slots or {}), row.version,
                            as_utc(row.created_at))
@@ -172,6 +193,24 @@ class Statements:
     def transcript(self, conn: Connection, conversation_id: int) -> list[Any]:
         return list(conn.execute(select(TRANSCRIPT).where(TRANSCRIPT.c.conversation_id == conversation_id)
                                  .order_by(TRANSCRIPT.c.id)).all())
+
+    def lock_connection(self, conn: Connection, connection_id: int) -> ConnectionSync | None:
+        row = conn.execute(self._lockable(select(*_SYNC_COLUMNS).where(CONNECTIONS.c.id == connection_id))).first()
+        return _connection_sync(row) if row else None
+
+    def latest_connection(self, conn: Connection, conversation_id: int) -> ConnectionSync | None:
+        row = conn.execute(select(*_SYNC_COLUMNS).where(CONNECTIONS.c.conversation_id == conversation_id)
+                           .order_by(CONNECTIONS.c.id.desc()).limit(1)).first()
+        return _connection_sync(row) if row else None
+
+    def syncing_connections(self, conn: Connection, limit: int) -> list[ConnectionSync]:
+        """Connections whose first sync has not finished: what the poller and the simulator watch."""
+        rows = conn.execute(select(*_SYNC_COLUMNS).where(CONNECTIONS.c.sync_status.in_(("pending", "in_progress")))
+                            .order_by(CONNECTIONS.c.id).limit(limit)).all()
+        return [_connection_sync(row) for row in rows]
+
+    def key_seen(self, conn: Connection, key: str) -> bool:
+        return conn.execute(select(KEYS.c.key).where(KEYS.c.key == key)).first() is not None
 
     def earliest_due(self, conn: Connection) -> datetime | None:
         due = conn.execute(select(func.min(TIMERS.c.due_at)).where(TIMERS.c.status == "pending")).scalar()
