@@ -12,10 +12,11 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from anyio import to_thread
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
@@ -106,6 +107,22 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
             raise HTTPException(422, str(exc)) from None
         return {"conversation": result.conversation, "duplicate": result.duplicate,
                 "messages": [outbound_json(m) for m in result.messages if m.audience.value == "customer"]}
+
+    @app.get("/", response_class=HTMLResponse)
+    def try_page() -> HTMLResponse:
+        """A chat page for trying the bot: what the in-app widget does, without the host application."""
+        return HTMLResponse((Path(__file__).parent / "inapp" / "try.html").read_text())
+
+    @app.get("/api/chat/messages")
+    def list_messages(user: str = Query(min_length=1, max_length=200), org: str = Query(min_length=1, max_length=200),
+                      after: int = Query(0, ge=0)) -> dict[str, Any]:
+        """The customer's messages after outbox id `after`: what the widget polls for, callback results included."""
+        conversation = built.engine.conversation_id_for(ConversationKey(Channel.WEBCHAT, org, user))
+        if conversation is None:
+            return {"conversation": None, "messages": []}
+        sent = built.engine.outbox_after(conversation, after)
+        return {"conversation": f"c-{conversation}",
+                "messages": [{"id": i, **p} for i, p in sent if p.get("audience") == "customer"]}
 
     @app.get("/connect/{token}")
     def open_link(token: str) -> Any:

@@ -80,3 +80,19 @@ def test_health_and_readiness(services: Services) -> None:
         assert client.get("/healthz").json() == {"ok": True}
         ready = client.get("/readyz")
         assert ready.status_code == 200 and ready.json()["migrations"] == "current"
+
+
+def test_the_try_page_and_the_widget_poll_show_what_the_bot_said(services: Services) -> None:
+    with _client(services) as client:
+        page = client.get("/")
+        assert page.status_code == 200 and "/api/chat/messages" in page.text
+        empty = client.get("/api/chat/messages", params={"user": "u1", "org": "acme"}).json()
+        assert empty == {"conversation": None, "messages": []}
+        _post(client, "m1", text="hi, we're a vendor and want to connect")
+        first = client.get("/api/chat/messages", params={"user": "u1", "org": "acme"}).json()
+        assert first["messages"] and all(m["audience"] == "customer" for m in first["messages"])
+        last = first["messages"][-1]["id"]
+        _post(client, "m2", click="Yes")
+        newer = client.get("/api/chat/messages", params={"user": "u1", "org": "acme", "after": last}).json()
+        assert newer["messages"] and all(m["id"] > last for m in newer["messages"])
+        assert "Which Amazon marketplaces" in newer["messages"][-1]["text"]
