@@ -8,6 +8,7 @@ forged, replayed or expired callback changing anything, or a secret in a log lin
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import threading
@@ -19,6 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from bot.amazon.client import AmazonApi
 from bot.amazon.vault import TokenVault
 from bot.loopback import Rerouted
 from bot.scripted_browser import Decision
@@ -299,3 +301,20 @@ def test_the_page_the_browser_lands_on_says_what_happened_and_where_to_go(
         text = html.unescape(page.text)
         assert says in text and "Go back to the chat window on the platform" in text
         assert page.headers["referrer-policy"] == "no-referrer"
+
+
+def test_a_stored_grant_still_opens_the_account_later(make_services: ServicesFactory) -> None:
+    """What the encrypted refresh token is kept for: reading the account again without the customer."""
+    with running_site(make_services) as site:
+        reach_signin_link(site.services)
+        site.sign_in(Decision("allow", "DE:vendor"))
+        (record,) = _connections(site)
+        api = AmazonApi(site.services.settings)
+
+        async def read_again() -> dict[str, Any]:
+            access = await api.refresh("EU", site.services.vault.decrypt(record.refresh_token))
+            return {region: answer.profiles for region, answer in (await api.list_profiles(access)).items()}
+
+        profiles = asyncio.run(read_again())
+        assert [(p.country, p.type) for p in profiles["EU"]] == [("DE", "vendor")]
+        assert profiles["NA"] == () and profiles["FE"] == ()
