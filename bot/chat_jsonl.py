@@ -16,6 +16,8 @@ from typing import Any, TextIO
 
 import httpx
 
+from bot.amazon.client import AmazonApi
+from bot.amazon.recheck import Rechecker
 from bot.app import Services
 from bot.clock import ManualClock, parse_duration
 from bot.engine import BadInput, TurnResult, outbound_from_json, outbound_json
@@ -75,6 +77,11 @@ class ScriptRun:
         return refused
 
     def line(self, number: int, raw: str) -> list[TurnResult]:
+        """What one input line makes the bot say, re-checks it led to included (a strategist's return)."""
+        results = self._line(number, raw)
+        return results + self._rechecks()
+
+    def _line(self, number: int, raw: str) -> list[TurnResult]:
         try:
             item = json.loads(raw)
         except json.JSONDecodeError as exc:
@@ -153,6 +160,15 @@ class ScriptRun:
             raise LineError(str(exc)) from None
         sent = [outbound_from_json(payload) for _, payload in engine.outbox_after(conversation, before)]
         return TurnResult(conversation, sent)
+
+    def _rechecks(self) -> list[TurnResult]:
+        """Due re-checks, run against the stand-in like the worker runs them against Amazon."""
+        engine = self.services.engine
+        if self.services.settings.amazon_live or not engine.recheck_waiting():
+            return []
+        self._site()
+        api = AmazonApi(self.services.settings, self.services.amazon_transport)
+        return Rechecker(engine, self.services.vault, api).run_due()
 
     def _site(self) -> ScriptedBrowser:
         """The web app on a local port (started on first use) and a browser that reaches it."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, text, update
 from sqlalchemy import Engine as DbEngine
 
 from bot.amazon.links import LinkBuilder, TokenSource, plan_link, random_tokens
@@ -40,6 +40,7 @@ from bot.types import Audience, CaseRef, Choice, ConversationKey, Inbound, Inbou
 from flows.base import CancelTimers, EscalateCase, OpenCase, RateCase, StartTimer, UpdateCase
 from flows.handoff import REASON_TOPICS, SLA_TIMERS
 from flows.journey import Journey
+from flows.signin import RECHECK_TIMER
 
 if TYPE_CHECKING:
     from bot.classify import Classifier
@@ -73,6 +74,19 @@ class TurnResult:
 
 
 CHECKING = "checking"  # a link's outcome while its callback talks to Amazon
+RECHECK_DUE, RECHECKING = "recheck", "rechecking"  # a re-check timer's status: waiting, being run
+RECHECK_LEASE = timedelta(minutes=5)  # a re-check whose worker died is taken again after this
+
+
+@dataclass(frozen=True)
+class StoredGrant:
+    """The newest Ads grant of a conversation, as a re-check needs it (the token still encrypted)."""
+
+    connection_id: int
+    region: str
+    account_type: str
+    marketplaces: list[str]
+    refresh_token_ciphertext: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -200,6 +214,52 @@ class Engine:
             created_at=now, sync_status="pending", sync_progress=0, sync_updated_at=None,
         ).returning(CONNECTIONS.c.id)).scalar_one()
         return connection_id
+
+    def due_rechecks(self, limit: int = 10) -> list[tuple[int, int]]:
+        """Take due re-checks for this worker: (timer id, conversation id). Abandoned ones come back after a lease."""
+        now = self.clock.now()
+        t = TIMERS.c
+        query = select(t.id, t.conversation_id).where(t.kind == RECHECK_TIMER, t.due_at <= now, or_(
+            t.status == RECHECK_DUE, and_(t.status == RECHECKING, t.fired_at < now - RECHECK_LEASE))).order_by(
+            t.due_at).limit(limit)
+        with self.db.begin() as conn:
+            taken = list(conn.execute(query.with_for_update(skip_locked=True) if self._postgres else query))
+            if taken:
+                conn.execute(update(TIMERS).where(t.id.in_([row.id for row in taken])).values(
+                    status=RECHECKING, fired_at=now))
+        return [(row.id, row.conversation_id) for row in taken]
+
+    def recheck_waiting(self) -> bool:
+        with self.db.connect() as conn:
+            return conn.execute(select(TIMERS.c.id).where(
+                TIMERS.c.status == RECHECK_DUE, TIMERS.c.due_at <= self.clock.now()).limit(1)).first() is not None
+
+    def grant_of(self, conversation_id: int) -> StoredGrant | None:
+        with self.db.connect() as conn:
+            c = CONNECTIONS.c
+            row = conn.execute(select(CONNECTIONS).where(c.conversation_id == conversation_id, c.kind == "ads")
+                               .order_by(c.id.desc()).limit(1)).first()
+        if row is None:
+            return None
+        return StoredGrant(row.id, row.region, row.account_type, list(row.marketplaces), row.refresh_token)
+
+    def complete_recheck(self, timer_id: int, connection_id: int | None, verdict: dict[str, Any]) -> TurnResult:
+        """What Amazon said on a re-check: the connection record and the conversation's turn, together."""
+        with self.db.begin() as conn:
+            timer = conn.execute(select(TIMERS).where(TIMERS.c.id == timer_id)).first()
+            if timer is None or timer.status != RECHECKING:
+                raise BadInput(f"re-check {timer_id} is not running")
+            conversation = self._lock_conversation_by_id(conn, timer.conversation_id)
+            stale = bool(timer.guard_state) and timer.guard_state != conversation.state
+            conn.execute(update(TIMERS).where(TIMERS.c.id == timer_id).values(
+                status="cancelled" if stale else "fired", fired_at=self.clock.now()))
+            if connection_id is not None and "found" in verdict:
+                conn.execute(update(CONNECTIONS).where(CONNECTIONS.c.id == connection_id).values(
+                    profiles=list(verdict["found"]), verdict=str(verdict.get("result", ""))))
+            if stale:  # the conversation moved on while Amazon was asked: nothing to say
+                return TurnResult(conversation.id)
+            data = {**verdict, "link": "recheck", **({"connection_id": connection_id} if connection_id else {})}
+            return self._turn(conn, conversation, Inbound(InboundKind.AMAZON, f"recheck:{timer_id}", data=data), None)
 
     def outbox_after(self, conversation_id: int, after_id: int) -> list[tuple[int, dict[str, Any]]]:
         """Messages of a conversation written after outbox row `after_id`, oldest first: (id, payload)."""
@@ -486,8 +546,10 @@ class _Writes:
         self.attempts: list[dict[str, Any]] = []
 
     def timer(self, conversation_id: int, kind: str, due: datetime, guard: str, now: datetime) -> None:
+        # A re-check calls Amazon, so the worker's re-checker runs it (bot/amazon/recheck.py), never plain firing.
+        status = RECHECK_DUE if kind == RECHECK_TIMER else "pending"
         self.timers.append(dict(conversation_id=conversation_id, kind=kind, guard_state=guard, due_at=due,
-                                status="pending", created_at=now, fired_at=None))
+                                status=status, created_at=now, fired_at=None))
 
     def drop_timers(self, kind: str) -> None:
         """Timers of this kind armed earlier in the same turn and not written yet."""

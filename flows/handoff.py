@@ -88,7 +88,7 @@ RETURN_STEPS: dict[str, StrEnum] = {
     "prerequisites": Connect.PREREQ,
     "region": Region.ASK,
     "signin": Signin.SEND,
-    "verify": Signin.SEND,
+    "verify": Signin.RECHECK,  # Amazon asked again with the stored grant (a fresh link if there is none)
     "sp_api": SpApi.REQUIRED,
     "sync": Sync.SYNCING,
 }

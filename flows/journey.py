@@ -51,6 +51,7 @@ class Journey(BaseModel):
     case_route: str | None = None  # who the open case is routed to (set by the engine from the routing rules)
     case_backup: str | None = None  # who it escalates to when nobody claims it
     rating_case_id: int | None = None  # a resolved case whose satisfaction question is still open
+    last_grant_id: int | None = None  # the newest stored Ads grant: what a re-check reads Amazon with
     last_amazon: dict[str, Any] = Field(default_factory=dict)  # Amazon's latest verdict, for the steps explaining it
     started_at: datetime | None = None
 

@@ -21,6 +21,7 @@ from flows.states import Connect, Handoff, Prereq, Region
 from flows.states import Signin as S
 
 SYNC_WINDOW = timedelta(hours=48)
+RECHECK_TIMER = "recheck"  # run by bot/amazon/recheck.py (it calls Amazon), not fired as a plain timer
 MAX_FAILURES = 3  # failed sign-ins in a row before a person takes over
 # Errors that say our app's registration with Amazon is wrong, not the customer's doing: a person fixes those.
 SETUP_ERRORS = frozenset({"invalid_client", "unauthorized_client", "ads_api_unauthorized", "invalid_request",
@@ -55,6 +56,13 @@ def on_amazon(ctx: Ctx) -> Step:
     result = str(ctx.data.get("result", "error"))
     code = str(ctx.data.get("code", "") or result)
     region = str(ctx.data.get("region", ""))
+    grant = ctx.data.get("connection_id")
+    if isinstance(grant, int) and ctx.data.get("link") != "spapi":
+        j.last_grant_id = grant
+    if result == "grant_revoked":  # a re-check found the stored access withdrawn: sign in again
+        j.last_grant_id = None
+        j.note_tried("re-check: Amazon no longer accepts the stored grant")
+        return goto(S.SEND, Say("signin/grant_revoked", topic=Topic.CONNECT_START))
     if result == "link_expired":  # opened too late: not a failure, just a fresh link (unless already done)
         if region in j.connected_regions and ctx.state != S.SEND:
             return stay()
@@ -64,10 +72,10 @@ def on_amazon(ctx: Ctx) -> Step:
                      "found_types": says["found_types"], "found_regions": list(ctx.data.get("found_regions", []))}
     if result == "ok":
         j.failures = 0
-        connection_id = ctx.data.get("connection_id")
-        j.connections.append(ConnectionFound(region=region, marketplaces=says["matched"],
-                                             account_types=says["found_types"], at=ctx.now,
-                                             connection_id=connection_id if isinstance(connection_id, int) else None))
+        if region not in j.connected_regions:
+            j.connections.append(ConnectionFound(region=region, marketplaces=says["matched"],
+                                                 account_types=says["found_types"], at=ctx.now,
+                                                 connection_id=grant if isinstance(grant, int) else None))
         j.pending_regions = [r for r in j.pending_regions if r != region]
         j.note_tried(f"{region} sign-in succeeded")
         effects: tuple[StartTimer, ...] = ()
@@ -113,6 +121,18 @@ def _send_link(ctx: Ctx) -> Step | None:
     if routed is not None:
         return routed
     return stay(effects=(StartTimer("link_nudge", ctx.timing.link_nudge),))
+
+
+def _recheck(ctx: Ctx) -> Step | None:
+    """Back from a strategist to verify a fix: ask Amazon again with the access already granted.
+
+    No stored grant (the customer never finished a sign-in): a fresh link instead.
+    """
+    if ctx.journey.last_grant_id is None:
+        return goto(S.SEND)
+    ctx.journey.note_tried("re-checked the connection with the access already granted")
+    return stay(Say("signin/rechecking", topic=Topic.CONNECT_START),
+                effects=(StartTimer(RECHECK_TIMER, timedelta(0)),))
 
 
 def _nudge(ctx: Ctx) -> Step | None:
@@ -182,6 +202,13 @@ FLOW = Flow(
             on_event={InboundKind.AMAZON: on_amazon, InboundKind.TIMER: _nudge},
             exits=(Connect.ROUTE, S.SEND, S.CANCELLED, S.EXPIRED, S.RETRY, S.NO_PROFILES, S.WRONG_TYPE,
                    S.OTHER_REGION, S.VIEWER_ONLY, Handoff.WAITING, Region.ASK, S.UNUSED),
+        ),
+        S.RECHECK: Node(
+            topic=Topic.CONNECT_START,
+            on_enter=_recheck,
+            on_event={InboundKind.AMAZON: on_amazon},
+            exits=(Connect.ROUTE, S.SEND, S.CANCELLED, S.EXPIRED, S.RETRY, S.NO_PROFILES, S.WRONG_TYPE,
+                   S.OTHER_REGION, S.VIEWER_ONLY, Handoff.WAITING, Region.ASK),
         ),
         S.UNUSED: Node(
             topic=Topic.CONNECT_START,

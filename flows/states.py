@@ -56,6 +56,7 @@ class Signin(StrEnum):
     OTHER_REGION = "signin.other_region"
     VIEWER_ONLY = "signin.viewer_only"
     UNUSED = "signin.unused"  # the link was not opened in time: one nudge
+    RECHECK = "signin.recheck"  # back from a strategist: Amazon asked again with the stored grant
 
 
 class SpApi(StrEnum):

@@ -20,9 +20,10 @@ from typing import Any
 
 from anyio import to_thread
 
-from bot.amazon.client import AmazonApi, RegionProfiles, TokenError
+from bot.amazon.checks import read_and_judge
+from bot.amazon.client import AmazonApi, TokenError
 from bot.amazon.vault import TokenVault
-from bot.amazon.verify import Profile, judge_error, judge_profiles, safe_code
+from bot.amazon.verify import judge_error, safe_code
 from bot.engine import Engine, GrantRecord
 from bot.store.rows import AttemptRow
 
@@ -97,28 +98,6 @@ class CallbackHandler:
             grant = GrantRecord(self.vault.encrypt(tokens.refresh_token), partner)
             return {"region": region, "result": "ok", "selling_partner_id": partner}, grant
         grant = GrantRecord(self.vault.encrypt(tokens.refresh_token))
-        return await self._judge_profiles(attempt, tokens.access_token), grant
-
-    async def _judge_profiles(self, attempt: AttemptRow, access_token: str) -> dict[str, Any]:
-        answers = await self.api.list_profiles(access_token, "edit")
-        profiles = _all_profiles(answers)
-        verdict = judge_profiles(attempt.region, attempt.account_type, attempt.marketplaces, profiles)
-        if verdict["result"] == "ok":
-            return verdict
-        # Nothing editable where expected: does the person see it with view access only?
-        viewable = await self.api.list_profiles(access_token, "view")
-        editable = {(p.country, p.type, p.profile_id) for p in profiles}
-        profiles += [p for p in _all_profiles(viewable) if (p.country, p.type, p.profile_id) not in editable]
-        verdict = judge_profiles(attempt.region, attempt.account_type, attempt.marketplaces, profiles)
-        problems = {r: a.problem for r, a in {**answers, **viewable}.items() if a.problem}
-        if verdict["result"] == "ok":
-            return verdict
-        if problems and all(p == "unauthorized" for p in problems.values()) and len(problems) == len(answers):
-            return judge_error(attempt.region, "ads_api_unauthorized")  # the token works nowhere: our app's access
-        if attempt.region in problems:
-            return judge_error(attempt.region, "profiles_unavailable")
-        return verdict
-
-
-def _all_profiles(answers: dict[str, RegionProfiles]) -> list[Profile]:
-    return [p for answer in answers.values() for p in answer.profiles]
+        verdict = await read_and_judge(self.api, tokens.access_token, attempt.region, attempt.account_type,
+                                       attempt.marketplaces)
+        return verdict, grant
