@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, text, update
 from sqlalchemy import Engine as DbEngine
+from sqlalchemy.exc import DBAPIError
 
 from bot.amazon.links import LinkBuilder, TokenSource, plan_link, random_tokens
 from bot.amazon.marketplaces import marketplace
 from bot.clock import Clock, as_utc
 from bot.config import Settings
+from bot.logs import conversation_context
 from bot.runner import Outcome, Planned, Runner
 from bot.store.rows import (
     ATTEMPTS,
@@ -32,6 +34,7 @@ from bot.store.rows import (
     ConversationRow,
     Statements,
 )
+from bot.timers import timer_failed
 from bot.types import Audience, CaseRef, ConversationKey, Inbound, InboundKind, Link, Outbound, Topic
 from flows.base import CancelTimers, OpenCase, StartTimer, UpdateCase
 from flows.handoff import REASON_TOPICS
@@ -144,6 +147,10 @@ class Engine:
     # ---- the turn -----------------------------------------------------------------------------
 
     def _turn(self, conn: Connection, conversation: ConversationRow, inbound: Inbound, heard: Any) -> TurnResult:
+        with conversation_context(f"c-{conversation.id}"):  # every log line of the turn names its conversation
+            return self._decide(conn, conversation, inbound, heard)
+
+    def _decide(self, conn: Connection, conversation: ConversationRow, inbound: Inbound, heard: Any) -> TurnResult:
         result = TurnResult(conversation.id)
         now = self.clock.now()
         recorded = conn.execute(self.sql.record_key, {"key": inbound.key, "cid": conversation.id, "at": now}).first()
@@ -302,19 +309,45 @@ class Engine:
 
     def _fire_next_timer(self) -> TurnResult | None:
         now = self.clock.now()
-        with self.db.begin() as conn:
-            timer = conn.execute(self.sql.next_due_timer, {"now": now}).first()
+        try:
+            return self._fire_claimed_timer(now)
+        except _TimerFailed as failed:
+            # The firing's transaction rolled back; note the failure so the timer backs off (or dies)
+            # instead of blocking every timer due after it.
+            timer_failed(self.db, self.runner.templates, failed.timer, failed.error, now, self.settings)
+            return TurnResult(failed.timer.conversation_id)
+
+    def _fire_claimed_timer(self, now: datetime) -> TurnResult | None:
+        timer: Any = None
+        try:
+            with self.db.begin() as conn:
+                timer = conn.execute(self.sql.next_due_timer, {"now": now}).first()
+                if timer is None:
+                    return None
+                return self._fire(conn, timer, now)
+        except DBAPIError:
+            raise  # the database itself is in trouble: the worker retries the round
+        except Exception as exc:
             if timer is None:
-                return None
-            conversation = self._lock_conversation_by_id(conn, timer.conversation_id)
-            stale = bool(timer.guard_state) and timer.guard_state != conversation.state
-            conn.execute(update(TIMERS).where(TIMERS.c.id == timer.id).values(
-                status="cancelled" if stale else "fired", fired_at=now))
-            if stale:  # the state it guarded is gone; nothing to say
-                return TurnResult(conversation.id)
-            inbound = Inbound(InboundKind.TIMER, key=f"timer:{timer.id}",
-                              data={"kind": timer.kind, "guard": timer.guard_state})
-            return self._turn(conn, conversation, inbound, None)
+                raise
+            raise _TimerFailed(timer, exc) from exc
+
+    def _fire(self, conn: Connection, timer: Any, now: datetime) -> TurnResult:
+        conversation = self._lock_conversation_by_id(conn, timer.conversation_id)
+        stale = bool(timer.guard_state) and timer.guard_state != conversation.state
+        conn.execute(update(TIMERS).where(TIMERS.c.id == timer.id).values(
+            status="cancelled" if stale else "fired", fired_at=now))
+        if stale:  # the state it guarded is gone; nothing to say
+            return TurnResult(conversation.id)
+        inbound = Inbound(InboundKind.TIMER, key=f"timer:{timer.id}",
+                          data={"kind": timer.kind, "guard": timer.guard_state})
+        return self._turn(conn, conversation, inbound, None)
+
+
+class _TimerFailed(Exception):
+    def __init__(self, timer: Any, error: Exception) -> None:
+        super().__init__(str(error))
+        self.timer, self.error = timer, error
 
 
 class _Writes:

@@ -1,20 +1,40 @@
-"""The worker loop: fire due timers until stopped. The embedded default runs the same loop in-process."""
+"""The worker loop: fire due timers, deliver the outbox, heartbeat. The embedded default runs it in-process.
+
+Graceful shutdown: SIGTERM (or SIGINT) sets the stop event; the delivery in flight finishes (it
+is bounded by the HTTP timeout), rows claimed but not yet tried are released for other workers,
+and the heartbeat row says the worker stopped. A worker killed with SIGKILL leaves its claims to
+expire (OUTBOX_LEASE_SECONDS) and its open timer transaction to roll back.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import signal
+import socket
 import threading
+import time
 
+from bot import heartbeat
 from bot.app import Services
+from bot.delivery import DeliveryTarget, target_for
+from bot.outbox import Outbox, Policy
 
 log = logging.getLogger("connectbot.worker")
 
+TIMERS_PER_ROUND = 100  # so a burst of due timers does not hold the outbox back for long
+HEARTBEAT_EVERY = 1.0  # seconds between heartbeat writes while busy
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
 
 def fire_due(services: Services) -> int:
-    """Fire every due timer once; returns how many fired. Errors are logged and retried next round."""
+    """Fire due timers (up to a round's worth); returns how many fired. Errors are logged and retried next round."""
     try:
-        results = services.engine.fire_due_timers()
+        results = services.engine.fire_due_timers(limit=TIMERS_PER_ROUND)
     except Exception:
         log.exception("firing due timers failed; will retry")
         return 0
@@ -25,14 +45,54 @@ def fire_due(services: Services) -> int:
     return len(results)
 
 
-def run_worker(services: Services, once: bool = False, stop: threading.Event | None = None) -> None:
+def build_outbox(services: Services, worker: str, target: DeliveryTarget | None = None) -> Outbox:
+    settings = services.settings
+    chosen = target or target_for({"customer": settings.outbox_customer_url,
+                                   "strategist": settings.outbox_strategist_url,
+                                   "agent": settings.outbox_agent_url}, settings.outbox_timeout_seconds)
+    return Outbox(services.db, services.clock, services.engine.runner.templates, chosen,
+                  Policy.from_settings(settings), worker)
+
+
+def deliver_due(outbox: Outbox, stop: threading.Event) -> int:
+    try:
+        return outbox.run_once(stop)
+    except Exception:
+        log.exception("outbox delivery round failed (database unreachable?); will retry")
+        return 0
+
+
+def run_worker(services: Services, once: bool = False, stop: threading.Event | None = None,
+               target: DeliveryTarget | None = None) -> None:
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    log.info("worker started")
-    while not stop.is_set():
-        fire_due(services)
-        if once:
-            break
-        stop.wait(services.settings.timer_poll_seconds)
-    log.info("worker stopped")
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+    name = worker_name()
+    outbox = build_outbox(services, name, target)
+    log.info("worker %s started", name)
+    last_beat = 0.0
+    try:
+        while not stop.is_set():
+            if time.monotonic() - last_beat >= HEARTBEAT_EVERY:
+                last_beat = _beat(services, name)
+            busy = fire_due(services) + deliver_due(outbox, stop)
+            if once:
+                break
+            if not busy:
+                stop.wait(services.settings.timer_poll_seconds)
+    finally:
+        outbox.target.close()
+        try:
+            heartbeat.stopped(services.db, name, services.clock.now())
+        except Exception:  # noqa: BLE001  a worker stopping with its database down still stops
+            log.warning("could not record that worker %s stopped", name)
+        log.info("worker %s stopped", name)
+
+
+def _beat(services: Services, name: str) -> float:
+    try:
+        heartbeat.beat(services.db, name, services.clock.now())
+    except Exception as exc:  # noqa: BLE001  the loop below reports the database problem itself
+        log.warning("heartbeat not written: %s", type(exc).__name__)
+    return time.monotonic()
