@@ -26,16 +26,29 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+LogFormat = Annotated[str | None, typer.Option(help="json (one object per line) or text; default LOG_FORMAT or json")]
+
+
+def _setup_logs(log_format: str | None) -> None:
+    from bot import logs
+    from bot.config import load_settings
+
+    try:
+        logs.setup(log_format or load_settings().log_format)
+    except ValueError as exc:
+        _fail(str(exc))
+
+
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the web service (and, on SQLite, the timer loop in-process)."""
+def serve(host: str = "127.0.0.1", port: int = 8000, log_format: LogFormat = None) -> None:
+    """Run the web service (and, on SQLite, the worker loop in-process)."""
     import uvicorn
 
     from bot.app import StartupError
     from bot.config import load_settings
     from bot.web import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _setup_logs(log_format)
     settings = load_settings()
     if settings.base_url == "http://127.0.0.1:8000" and port != 8000:
         settings = load_settings(base_url=f"http://{host}:{port}")
@@ -44,23 +57,20 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     except StartupError as exc:
         _fail(str(exc))
         return
-    from bot import logsafe
-
-    logsafe.install()
-    config = uvicorn.Config(web, host=host, port=port, log_level="info")
-    server = uvicorn.Server(config)
-    logsafe.install("uvicorn.access", "uvicorn.error")  # uvicorn sets up its loggers in Config
-    server.run()
+    # log_config=None: uvicorn's loggers keep ours (one format, secrets redacted by the handler's filter).
+    config = uvicorn.Config(web, host=host, port=port, log_level="info", log_config=None)
+    uvicorn.Server(config).run()
 
 
 @app.command()
-def worker(once: Annotated[bool, typer.Option(help="fire what is due now, then exit")] = False) -> None:
-    """Fire due timers (reminders, 48 h sync checks) against DATABASE_URL until stopped."""
+def worker(once: Annotated[bool, typer.Option(help="one round (fire what is due, deliver a batch), then exit")] = False,
+           log_format: LogFormat = None) -> None:
+    """Fire due timers and deliver the outbox against DATABASE_URL until stopped (SIGTERM: graceful)."""
     from bot.app import StartupError, build_services
     from bot.config import load_settings
     from bot.worker import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _setup_logs(log_format)
     try:
         services = build_services(load_settings())
     except StartupError as exc:

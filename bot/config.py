@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = 30.0
     outbox_batch: int = 50  # rows claimed per round
     timer_max_attempts: int = 5  # a timer whose firing keeps raising is marked dead after this many tries
+    # /metrics counts an open case as overdue when nobody claimed it within this.
+    case_overdue_after_minutes: int = 30
     # /readyz wants a worker heartbeat younger than this.
     worker_stale_seconds: float = 30.0
     # Log lines: one JSON object per line ("json"), or "text" for people at a terminal.
