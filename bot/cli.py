@@ -63,7 +63,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, log_format: LogFormat = Non
 
 
 @app.command()
-def worker(once: Annotated[bool, typer.Option(help="one round (fire what is due, deliver a batch), then exit")] = False,
+def worker(once: Annotated[bool, typer.Option(help="fire and deliver what is due now, then exit")] = False,
            log_format: LogFormat = None) -> None:
     """Fire due timers and deliver the outbox against DATABASE_URL until stopped (SIGTERM: graceful)."""
     from bot.app import StartupError, build_services

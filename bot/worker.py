@@ -77,9 +77,9 @@ def run_worker(services: Services, once: bool = False, stop: threading.Event | N
             if time.monotonic() - last_beat >= HEARTBEAT_EVERY:
                 last_beat = _beat(services, name)
             busy = fire_due(services) + deliver_due(outbox, stop)
-            if once:
-                break
             if not busy:
+                if once:  # everything due now is done
+                    break
                 stop.wait(services.settings.timer_poll_seconds)
     finally:
         outbox.target.close()

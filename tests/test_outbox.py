@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -40,7 +41,7 @@ def _drain(outbox: Outbox) -> int:
     return tried
 
 
-def _rows(services: Services) -> list[dict[str, object]]:
+def _rows(services: Services) -> list[dict[str, Any]]:
     with services.db.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(select(OUTBOX).order_by(OUTBOX.c.id))]
 
@@ -62,7 +63,7 @@ def test_each_message_reaches_its_receiver_once_with_its_key(make_services: Serv
     first = receiver.accepted[f"connectbot-outbox-{rows[0]['id']}"]
     assert first.path == "/push"
     assert first.body["conversation"] == "c-1" and first.body["org"] == "acme" and first.body["user"] == "u1"
-    assert first.body["text"] == rows[0]["payload"]["text"]  # type: ignore[index]
+    assert first.body["text"] == rows[0]["payload"]["text"]
     assert receiver.raw_duplicates == 0
     assert _outcomes(services) == ["delivered"] * len(rows)
     assert _drain(outbox) == 0, "delivered rows are not sent again"
@@ -81,7 +82,7 @@ def test_server_errors_are_retried_with_growing_delays(make_services: ServicesFa
     say(services, "hi, how long does the first sync take?")
     receiver.answer_next(Answer(500), Answer(503))
     outbox = build_outbox(services, "w1")
-    assert outbox.run_once() == 1 and _rows(services)[0]["last_error"].startswith("HTTP 500")  # type: ignore[union-attr]
+    assert outbox.run_once() == 1 and _rows(services)[0]["last_error"].startswith("HTTP 500")
     assert outbox.run_once() == 0, "not before the backoff"
     clock.advance(timedelta(seconds=2))
     assert outbox.run_once() == 1  # second try: 503
@@ -118,7 +119,7 @@ def test_a_refused_message_is_dead_and_the_strategists_hear_once(make_services: 
         _drain(build_outbox(services, "w1"))
     rows = _rows(services)
     assert rows[0]["status"] == "dead" and rows[0]["attempts"] == 1, "a 4xx is not retried"
-    alerts = [r for r in rows if r["payload"].get("alert")]  # type: ignore[union-attr]
+    alerts = [r for r in rows if r["payload"].get("alert")]
     assert len(alerts) == 1 and alerts[0]["status"] == "delivered"
     [alert] = [p for p in receiver.accepted.values() if p.path == "/strategists"]
     assert "c-1" in alert.body["text"] and "HTTP 400" in alert.body["text"]
@@ -137,8 +138,8 @@ def test_an_alert_that_cannot_be_delivered_raises_no_alert_about_itself(make_ser
         clock.advance(timedelta(minutes=10))
     rows = _rows(services)
     assert {r["status"] for r in rows} == {"dead"}
-    alerts = [r for r in rows if r["payload"].get("alert")]  # type: ignore[union-attr]
-    customer = [r for r in rows if not r["payload"].get("alert")]  # type: ignore[union-attr]
+    alerts = [r for r in rows if r["payload"].get("alert")]
+    customer = [r for r in rows if not r["payload"].get("alert")]
     assert len(alerts) == len(customer), "one alert per dead message, none about a dead alert"
 
 
