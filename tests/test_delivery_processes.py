@@ -186,7 +186,8 @@ def test_sigterm_finishes_the_delivery_in_flight_and_releases_the_rest(
         delivered = len(receiver.accepted)
     with pg_services.db.connect() as conn:
         claimed = conn.execute(select(func.count()).where(OUTBOX.c.claimed_by.is_not(None))).scalar_one()
-        states: dict[str, int] = dict(conn.execute(select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status)).tuples().all())
+        states: dict[str, int] = dict(conn.execute(
+            select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status)).tuples().all())
     assert claimed == 0, "nothing stays claimed by a worker that left"
     assert delivered >= 1 and states.get("delivered", 0) == delivered, "the delivery in flight was finished and kept"
     assert states.get("pending", 0) == total - delivered
