@@ -186,6 +186,31 @@ def bench_turns(
     raise typer.Exit(run_bench(conversations, database_url, memory_conversations))
 
 
+@bench_app.command("timers")
+def bench_timers(
+    database_url: Annotated[str, typer.Option(help="PostgreSQL; the bench works in a fresh schema and drops it")],
+    timers: int = 10_000,
+    workers: int = 2,
+) -> None:
+    """Seconds for worker processes to fire N due timers, and double fires (must be 0)."""
+    from bot.bench_worker import run_timers
+
+    raise typer.Exit(run_timers(database_url, timers, workers))
+
+
+@bench_app.command("outbox")
+def bench_outbox(
+    database_url: Annotated[str, typer.Option(help="PostgreSQL; the bench works in a fresh schema and drops it")],
+    rate: Annotated[float, typer.Option(help="turns per second")] = 20,
+    seconds: float = 30,
+    workers: int = 2,
+) -> None:
+    """Delivery lag p50/p99 under a steady load of turns, over HTTP to a local receiver."""
+    from bot.bench_worker import run_outbox
+
+    raise typer.Exit(run_outbox(database_url, rate, seconds, workers))
+
+
 @bench_app.command("understanding")
 def bench_understanding(
     path: Annotated[Path, typer.Argument()] = Path("tests/eval/first_messages.jsonl"),

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     # Kept above the timeout so a slow delivery is never claimed twice by live workers.
     outbox_lease_seconds: float = 30.0
     outbox_batch: int = 50  # rows claimed per round
+    timer_batch: int = 20  # due timers a worker fires per transaction (each is still one turn)
     timer_max_attempts: int = 5  # a timer whose firing keeps raising is marked dead after this many tries
     # /metrics counts an open case as overdue when nobody claimed it within this.
     case_overdue_after_minutes: int = 30

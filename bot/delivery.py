@@ -64,6 +64,10 @@ Result = Delivered | TryAgain | Refused
 class DeliveryTarget(Protocol):
     def deliver(self, envelope: Envelope, now: datetime) -> Result: ...
 
+    def is_local(self, audience: str) -> bool:
+        """True when nothing leaves the process for this audience: rows are marked delivered as claimed."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -72,6 +76,9 @@ class LocalTarget:
 
     def deliver(self, envelope: Envelope, now: datetime) -> Result:
         return Delivered()
+
+    def is_local(self, audience: str) -> bool:
+        return True
 
     def close(self) -> None:
         return None
@@ -90,6 +97,9 @@ class HttpTarget:
         self.fallback = fallback or LocalTarget()
         self.client = httpx.Client(timeout=timeout_seconds, follow_redirects=False, transport=transport,
                                    headers={"User-Agent": "connectbot-outbox"})
+
+    def is_local(self, audience: str) -> bool:
+        return not self.urls.get(audience) and self.fallback.is_local(audience)
 
     def deliver(self, envelope: Envelope, now: datetime) -> Result:
         url = self.urls.get(envelope.audience)

@@ -125,14 +125,19 @@ class Engine:
         with self.db.connect() as conn:
             return self.sql.attempt(conn, state_token[:100])
 
-    def fire_due_timers(self, limit: int = 1000) -> list[TurnResult]:
-        """Fire every timer due by now, oldest first, each in its own transaction."""
+    def fire_due_timers(self, limit: int = 1000, batch: int = 1) -> list[TurnResult]:
+        """Fire timers due by now, oldest first, each once: in its own transaction, or (batch > 1, the
+        worker's throughput setting) up to `batch` per transaction, each still one turn of its conversation."""
         results: list[TurnResult] = []
-        for _ in range(limit):
-            result = self._fire_next_timer()
-            if result is None:
+        while len(results) < limit:
+            if batch > 1:
+                fired = self._fire_batch(min(batch, limit - len(results)))
+            else:
+                one = self._fire_next_timer()
+                fired = [one] if one is not None else None
+            if not fired:
                 break
-            results.append(result)
+            results.extend(fired)
         return results
 
     def conversation_id_for(self, key: ConversationKey) -> int | None:
@@ -316,6 +321,32 @@ class Engine:
             # instead of blocking every timer due after it.
             timer_failed(self.db, self.runner.templates, failed.timer, failed.error, now, self.settings)
             return TurnResult(failed.timer.conversation_id)
+
+    def _fire_batch(self, size: int) -> list[TurnResult] | None:
+        now = self.clock.now()
+        timers: list[Any] = []
+        try:
+            with self.db.begin() as conn:
+                timers = list(conn.execute(self.sql.due_timers, {"now": now, "n": size}).all())
+                if not timers:
+                    return None
+                # Every batch locks its conversations in one order, so two workers' batches cannot deadlock.
+                timers.sort(key=lambda t: (t.conversation_id, t.due_at, t.id))
+                return [self._fire(conn, timer, now) for timer in timers]
+        except DBAPIError:
+            raise
+        except Exception:
+            if not timers:
+                raise
+        # One timer spoiled the batch (it rolled back whole): fire them one by one, so only that one backs off.
+        log.warning("a batch of %d timers failed; firing them one at a time", len(timers))
+        results = []
+        for _ in timers:
+            result = self._fire_next_timer()
+            if result is None:
+                break
+            results.append(result)
+        return results
 
     def _fire_claimed_timer(self, now: datetime) -> TurnResult | None:
         timer: Any = None

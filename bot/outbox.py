@@ -84,6 +84,7 @@ class Outbox:
         self.db, self.clock, self.templates, self.target = db, clock, templates, target
         self.policy, self.worker = policy, worker
         self._claim = _claim_query(db.dialect.name == "postgresql")
+        self.locally_delivered = 0  # of the last claim
 
     def run_once(self, stop: threading.Event | None = None) -> int:
         """Claim one batch and deliver it; returns how many rows were tried. Stops early (releasing) on stop."""
@@ -91,24 +92,45 @@ class Outbox:
         for done, row in enumerate(claimed):
             if stop is not None and stop.is_set():
                 self.release([c.envelope.outbox_id for c in claimed[done:]])
-                return done
+                return self.locally_delivered + done
             self.deliver(row)
-        return len(claimed)
+        return self.locally_delivered + len(claimed)
+
+    def run_round(self, stop: threading.Event | None = None, batches: int = 4) -> int:
+        """Up to `batches` batches, fewer when the outbox runs dry; returns how many rows were handled."""
+        handled = 0
+        for _ in range(batches):
+            done = self.run_once(stop)
+            handled += done
+            if done < self.policy.batch or (stop is not None and stop.is_set()):
+                break
+        return handled
 
     def claim(self) -> list[Claimed]:
+        """Lease a batch; rows for audiences delivered locally are marked delivered in the same transaction."""
         now = self.clock.now()
         with self.db.begin() as conn:
             ids = list(conn.execute(self._claim, {"now": now, "n": self.policy.batch}).scalars())
             if not ids:
                 return []
-            conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(
-                claimed_by=self.worker, lease_until=now + self.policy.lease, attempts=OUTBOX.c.attempts + 1))
             c = CONVERSATIONS.c
             rows = conn.execute(select(OUTBOX, c.channel, c.org, c.user_id).join(
                 CONVERSATIONS, CONVERSATIONS.c.id == OUTBOX.c.conversation_id).where(
                 OUTBOX.c.id.in_(ids)).order_by(OUTBOX.c.id)).all()
+            local = [r.id for r in rows if self.target.is_local(r.audience)]
+            remote = [r for r in rows if r.id not in set(local)]
+            if local:
+                conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(local)).values(
+                    status="delivered", delivered_at=now, attempts=OUTBOX.c.attempts + 1))
+                conn.execute(insert(ATTEMPTS), [dict(outbox_id=i, attempt=1, worker=self.worker, started_at=now,
+                                                     finished_at=now, outcome="delivered", http_status=None, error="")
+                                                for i in local])
+            if remote:
+                conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_([r.id for r in remote])).values(
+                    claimed_by=self.worker, lease_until=now + self.policy.lease, attempts=OUTBOX.c.attempts + 1))
+        self.locally_delivered = len(local)
         return [Claimed(Envelope(r.id, r.conversation_id, r.audience, r.channel, r.org, r.user_id, dict(r.payload)),
-                        r.attempts, as_utc(r.created_at)) for r in rows]
+                        r.attempts + 1, as_utc(r.created_at)) for r in remote]
 
     def release(self, ids: list[int]) -> None:
         """Give rows back without a try (shutting down): the next worker takes them at once."""

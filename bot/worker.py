@@ -34,7 +34,7 @@ def worker_name() -> str:
 def fire_due(services: Services) -> int:
     """Fire due timers (up to a round's worth); returns how many fired. Errors are logged and retried next round."""
     try:
-        results = services.engine.fire_due_timers(limit=TIMERS_PER_ROUND)
+        results = services.engine.fire_due_timers(limit=TIMERS_PER_ROUND, batch=services.settings.timer_batch)
     except Exception:
         log.exception("firing due timers failed; will retry")
         return 0
@@ -56,7 +56,7 @@ def build_outbox(services: Services, worker: str, target: DeliveryTarget | None 
 
 def deliver_due(outbox: Outbox, stop: threading.Event) -> int:
     try:
-        return outbox.run_once(stop)
+        return outbox.run_round(stop)
     except Exception:
         log.exception("outbox delivery round failed (database unreachable?); will retry")
         return 0

@@ -127,10 +127,17 @@ class Statements:
 
     @cached_property
     def next_due_timer(self) -> Select[Any]:
+        return self._due_timers(limit=1)
+
+    @cached_property
+    def due_timers(self) -> Select[Any]:
+        return self._due_timers(limit=bindparam("n"))
+
+    def _due_timers(self, limit: Any) -> Select[Any]:
         t = TIMERS.c
         query = select(TIMERS).where(t.status == "pending", t.due_at <= bindparam("now"),
                                      or_(t.retry_at.is_(None), t.retry_at <= bindparam("now"))).order_by(
-            t.due_at, t.id).limit(1)
+            t.due_at, t.id).limit(limit)
         return query.with_for_update(skip_locked=True) if self.postgres else query
 
     @cached_property
