@@ -16,6 +16,8 @@ import socket
 import threading
 import time
 
+from sqlalchemy.exc import DBAPIError
+
 from bot import heartbeat
 from bot.app import Services
 from bot.delivery import DeliveryTarget, target_for
@@ -31,10 +33,39 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-def fire_due(services: Services) -> int:
+class Outage:
+    """Database trouble seen by the loop: one plain log line when it starts and one when it ends, and a
+    growing pause between rounds meanwhile (no traceback per round, no busy loop against a dead server)."""
+
+    def __init__(self, poll_seconds: float, cap_seconds: float = 15.0) -> None:
+        self.poll, self.cap = poll_seconds, cap_seconds
+        self.failures = 0
+        self.since = 0.0
+
+    def failed(self, what: str, exc: DBAPIError) -> None:
+        if self.failures == 0:
+            self.since = time.monotonic()
+            first_line = str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc).strip() else ""
+            log.warning("database unreachable while %s (%s: %s); will retry", what, type(exc.orig or exc).__name__,
+                        first_line)
+        self.failures += 1
+
+    def ok(self) -> None:
+        if self.failures:
+            log.info("database reachable again after %.1f s", time.monotonic() - self.since)
+        self.failures = 0
+
+    def pause(self) -> float:
+        return min(self.cap, self.poll * 2 ** min(self.failures, 16)) if self.failures else self.poll
+
+
+def fire_due(services: Services, outage: Outage | None = None) -> int:
     """Fire due timers (up to a round's worth); returns how many fired. Errors are logged and retried next round."""
     try:
         results = services.engine.fire_due_timers(limit=TIMERS_PER_ROUND, batch=services.settings.timer_batch)
+    except DBAPIError as exc:
+        (outage or Outage(0)).failed("firing due timers", exc)
+        return 0
     except Exception:
         log.exception("firing due timers failed; will retry")
         return 0
@@ -54,11 +85,16 @@ def build_outbox(services: Services, worker: str, target: DeliveryTarget | None 
                   Policy.from_settings(settings), worker)
 
 
-def deliver_due(outbox: Outbox, stop: threading.Event) -> int:
+def deliver_due(outbox: Outbox, stop: threading.Event, outage: Outage | None = None) -> int:
     try:
         return outbox.run_round(stop)
+    except DBAPIError as exc:
+        # A row whose delivery could not be recorded keeps its lease; once it runs out the row is sent
+        # again under the same idempotency key, so its person still sees it once.
+        (outage or Outage(0)).failed("delivering the outbox", exc)
+        return 0
     except Exception:
-        log.exception("outbox delivery round failed (database unreachable?); will retry")
+        log.exception("outbox delivery round failed; will retry")
         return 0
 
 
@@ -72,15 +108,19 @@ def run_worker(services: Services, once: bool = False, stop: threading.Event | N
     outbox = build_outbox(services, name, target)
     log.info("worker %s started", name)
     last_beat = 0.0
+    outage = Outage(services.settings.timer_poll_seconds)
     try:
         while not stop.is_set():
+            failures = outage.failures
             if time.monotonic() - last_beat >= HEARTBEAT_EVERY:
                 last_beat = _beat(services, name)
-            busy = fire_due(services) + deliver_due(outbox, stop)
+            busy = fire_due(services, outage) + deliver_due(outbox, stop, outage)
+            if outage.failures == failures:
+                outage.ok()
             if not busy:
                 if once:  # everything due now is done
                     break
-                stop.wait(services.settings.timer_poll_seconds)
+                stop.wait(outage.pause())
     finally:
         outbox.target.close()
         try:
@@ -93,6 +133,6 @@ def run_worker(services: Services, once: bool = False, stop: threading.Event | N
 def _beat(services: Services, name: str) -> float:
     try:
         heartbeat.beat(services.db, name, services.clock.now())
-    except Exception as exc:  # noqa: BLE001  the loop below reports the database problem itself
-        log.warning("heartbeat not written: %s", type(exc).__name__)
+    except Exception:  # noqa: BLE001, S110  the rounds that follow report the database problem themselves
+        pass
     return time.monotonic()

@@ -26,6 +26,7 @@ from bot.store.rows import KEYS, OUTBOX, TIMERS, TRANSCRIPT
 from bot.types import Channel, ConversationKey
 from tests.conftest import ServicesFactory
 from tests.fakes.receiver import Receiver, running_receiver
+from tests.fakes.tcp_proxy import running_proxy
 from tests.fakes.talk import click, say
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -217,3 +218,25 @@ def test_timers_fire_once_across_workers_and_kills(pg_services: Services,
         statuses = conn.execute(select(TIMERS.c.status).distinct()).scalars().all()
     assert len(fired_per_conversation) == timers and {n for _, n in fired_per_conversation} == {1}
     assert keys == timers and statuses == ["fired"]
+
+
+def test_the_database_restarting_under_load_loses_and_doubles_nothing(
+        pg_services: Services, pg_url: str, workers_for: Callable[[Receiver | None], Workers]) -> None:
+    total = _seed_messages(pg_services, 30)
+    with running_proxy() as proxy, running_receiver(delay_seconds=0.02) as receiver:
+        workers = workers_for(receiver)
+        workers.env["DATABASE_URL"] = pg_url.replace("@localhost:5432/", f"@127.0.0.1:{proxy.port}/")
+        workers.start(2)
+        _started(pg_services, 2)
+        _until(lambda: len(receiver.posts) >= 10, "first deliveries")
+        proxy.restart()
+        _until(lambda: len(receiver.posts) >= 25, "deliveries after the first restart")
+        proxy.restart()
+        _until(lambda: _pending(pg_services) == 0, "every message delivered")
+        assert [p.poll() for p in workers.processes] == [None, None], "the workers rode out the restarts"
+        assert workers.stop_all() == [0, 0]
+    assert sorted(receiver.accepted) == sorted(f"connectbot-outbox-{i}" for i, *_ in _outbox(pg_services))
+    assert len(receiver.accepted) == total
+    assert receiver.raw_duplicates <= 2 * 2, "a repeat only where a restart cut a worker off after a POST"
+    logs = "".join(path.read_text() for path in workers.logs.glob("worker-*.log"))
+    assert "database unreachable while" in logs and "database reachable again" in logs, "the outage is logged plainly"
