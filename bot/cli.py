@@ -28,16 +28,29 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+LogFormat = Annotated[str | None, typer.Option(help="json (one object per line) or text; default LOG_FORMAT or json")]
+
+
+def _setup_logs(log_format: str | None) -> None:
+    from bot import logs
+    from bot.config import load_settings
+
+    try:
+        logs.setup(log_format or load_settings().log_format)
+    except ValueError as exc:
+        _fail(str(exc))
+
+
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the web service (and, on SQLite, the timer loop in-process)."""
+def serve(host: str = "127.0.0.1", port: int = 8000, log_format: LogFormat = None) -> None:
+    """Run the web service (and, on SQLite, the worker loop in-process)."""
     import uvicorn
 
     from bot.app import StartupError
     from bot.config import load_settings
     from bot.web import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _setup_logs(log_format)
     settings = load_settings()
     if settings.base_url == "http://127.0.0.1:8000" and port != 8000:
         settings = load_settings(base_url=f"http://{host}:{port}")
@@ -46,23 +59,20 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     except StartupError as exc:
         _fail(str(exc))
         return
-    from bot import logsafe
-
-    logsafe.install()
-    config = uvicorn.Config(web, host=host, port=port, log_level="info")
-    server = uvicorn.Server(config)
-    logsafe.install("uvicorn.access", "uvicorn.error")  # uvicorn sets up its loggers in Config
-    server.run()
+    # log_config=None: uvicorn's loggers keep ours (one format, secrets redacted by the handler's filter).
+    config = uvicorn.Config(web, host=host, port=port, log_level="info", log_config=None)
+    uvicorn.Server(config).run()
 
 
 @app.command()
-def worker(once: Annotated[bool, typer.Option(help="fire what is due now, then exit")] = False) -> None:
-    """Fire due timers (reminders, 48 h sync checks) against DATABASE_URL until stopped."""
+def worker(once: Annotated[bool, typer.Option(help="fire and deliver what is due now, then exit")] = False,
+           log_format: LogFormat = None) -> None:
+    """Fire due timers and deliver the outbox against DATABASE_URL until stopped (SIGTERM: graceful)."""
     from bot.app import StartupError, build_services
     from bot.config import load_settings
     from bot.worker import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _setup_logs(log_format)
     try:
         services = build_services(load_settings())
     except StartupError as exc:
@@ -237,6 +247,31 @@ def bench_sync(
     from bot.sync.bench import run_sync_bench
 
     raise typer.Exit(run_sync_bench(connections, database_url))
+
+
+@bench_app.command("timers")
+def bench_timers(
+    database_url: Annotated[str, typer.Option(help="PostgreSQL; the bench works in a fresh schema and drops it")],
+    timers: int = 10_000,
+    workers: int = 2,
+) -> None:
+    """Seconds for worker processes to fire N due timers, and double fires (must be 0)."""
+    from bot.bench_worker import run_timers
+
+    raise typer.Exit(run_timers(database_url, timers, workers))
+
+
+@bench_app.command("outbox")
+def bench_outbox(
+    database_url: Annotated[str, typer.Option(help="PostgreSQL; the bench works in a fresh schema and drops it")],
+    rate: Annotated[float, typer.Option(help="turns per second")] = 20,
+    seconds: float = 30,
+    workers: int = 2,
+) -> None:
+    """Delivery lag p50/p99 under a steady load of turns, over HTTP to a local receiver."""
+    from bot.bench_worker import run_outbox
+
+    raise typer.Exit(run_outbox(database_url, rate, seconds, workers))
 
 
 @bench_app.command("understanding")

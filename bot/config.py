@@ -46,6 +46,28 @@ class Settings(BaseSettings):
     token_key_file: str = "var/token.key"
     # How often the in-process timer loop looks for due timers.
     timer_poll_seconds: float = 1.0
+    # Outbox delivery (bot/outbox.py). An audience with no URL is delivered locally: the row is marked
+    # delivered and the widget reads it from the chat API. With a URL, each message is POSTed there
+    # with an Idempotency-Key header the receiver must honour (exactly once = at least once + that key).
+    outbox_customer_url: str | None = None  # e.g. the platform's in-app push endpoint
+    outbox_strategist_url: str | None = None  # e.g. the strategists' channel webhook
+    outbox_agent_url: str | None = None
+    outbox_timeout_seconds: float = 10.0  # a target that hangs longer is retried later
+    outbox_max_attempts: int = 8  # then the row is dead and the strategists are alerted
+    outbox_backoff_seconds: float = 2.0  # first retry delay, doubled per attempt ...
+    outbox_backoff_cap_seconds: float = 300.0  # ... up to this
+    # How long a claimed row stays with its worker; a worker killed mid-delivery gives it up after this.
+    # Kept above the timeout so a slow delivery is never claimed twice by live workers.
+    outbox_lease_seconds: float = 30.0
+    outbox_batch: int = 50  # rows claimed per round
+    timer_batch: int = 20  # due timers a worker fires per transaction (each is still one turn)
+    timer_max_attempts: int = 5  # a timer whose firing keeps raising is marked dead after this many tries
+    # /metrics counts an open case as overdue when nobody claimed it within this.
+    case_overdue_after_minutes: int = 30
+    # /readyz wants a worker heartbeat younger than this.
+    worker_stale_seconds: float = 30.0
+    # Log lines: one JSON object per line ("json"), or "text" for people at a terminal.
+    log_format: str = "json"
     # What a customer is told about a strategist's answer time; kept in one place so it stays true.
     strategist_reply_estimate: str = "within 30 minutes during business hours"
 

@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, text, update
 from sqlalchemy import Engine as DbEngine
+from sqlalchemy.exc import DBAPIError
 
 from bot.amazon.links import LinkBuilder, TokenSource, plan_link, random_tokens
 from bot.amazon.marketplaces import marketplace
 from bot.cases.policy import CasePolicy
 from bot.clock import Clock, as_utc
 from bot.config import Settings
+from bot.logs import conversation_context
 from bot.runner import Outcome, Planned, Runner
 from bot.store.rows import (
     ATTEMPTS,
@@ -36,6 +38,7 @@ from bot.store.rows import (
     Statements,
 )
 from bot.sync.report import SyncReport, regression
+from bot.timers import timer_failed
 from bot.types import Audience, CaseRef, Choice, ConversationKey, Inbound, InboundKind, Link, Outbound, Topic
 from flows.base import CancelTimers, EscalateCase, OpenCase, RateCase, StartTimer, UpdateCase
 from flows.handoff import REASON_TOPICS, SLA_TIMERS
@@ -318,14 +321,19 @@ class Engine:
         with self.db.connect() as conn:
             return self.sql.attempt(conn, state_token[:100])
 
-    def fire_due_timers(self, limit: int = 1000) -> list[TurnResult]:
-        """Fire every timer due by now, oldest first, each in its own transaction."""
+    def fire_due_timers(self, limit: int = 1000, batch: int = 1) -> list[TurnResult]:
+        """Fire timers due by now, oldest first, each once: in its own transaction, or (batch > 1, the
+        worker's throughput setting) up to `batch` per transaction, each still one turn of its conversation."""
         results: list[TurnResult] = []
-        for _ in range(limit):
-            result = self._fire_next_timer()
-            if result is None:
+        while len(results) < limit:
+            if batch > 1:
+                fired = self._fire_batch(min(batch, limit - len(results)))
+            else:
+                one = self._fire_next_timer()
+                fired = [one] if one is not None else None
+            if not fired:
                 break
-            results.append(result)
+            results.extend(fired)
         return results
 
     def conversation_id_for(self, key: ConversationKey) -> int | None:
@@ -340,6 +348,10 @@ class Engine:
     # ---- the turn -----------------------------------------------------------------------------
 
     def _turn(self, conn: Connection, conversation: ConversationRow, inbound: Inbound, heard: Any) -> TurnResult:
+        with conversation_context(f"c-{conversation.id}"):  # every log line of the turn names its conversation
+            return self._decide(conn, conversation, inbound, heard)
+
+    def _decide(self, conn: Connection, conversation: ConversationRow, inbound: Inbound, heard: Any) -> TurnResult:
         result = TurnResult(conversation.id)
         now = self.clock.now()
         recorded = conn.execute(self.sql.record_key, {"key": inbound.key, "cid": conversation.id, "at": now}).first()
@@ -521,19 +533,71 @@ class Engine:
 
     def _fire_next_timer(self) -> TurnResult | None:
         now = self.clock.now()
-        with self.db.begin() as conn:
-            timer = conn.execute(self.sql.next_due_timer, {"now": now}).first()
+        try:
+            return self._fire_claimed_timer(now)
+        except _TimerFailed as failed:
+            # The firing's transaction rolled back; note the failure so the timer backs off (or dies)
+            # instead of blocking every timer due after it.
+            timer_failed(self.db, self.runner.templates, failed.timer, failed.error, now, self.settings)
+            return TurnResult(failed.timer.conversation_id)
+
+    def _fire_batch(self, size: int) -> list[TurnResult] | None:
+        now = self.clock.now()
+        timers: list[Any] = []
+        try:
+            with self.db.begin() as conn:
+                timers = list(conn.execute(self.sql.due_timers, {"now": now, "n": size}).all())
+                if not timers:
+                    return None
+                # Every batch locks its conversations in one order, so two workers' batches cannot deadlock.
+                timers.sort(key=lambda t: (t.conversation_id, t.due_at, t.id))
+                return [self._fire(conn, timer, now) for timer in timers]
+        except DBAPIError:
+            raise
+        except Exception:
+            if not timers:
+                raise
+        # One timer spoiled the batch (it rolled back whole): fire them one by one, so only that one backs off.
+        log.warning("a batch of %d timers failed; firing them one at a time", len(timers))
+        results = []
+        for _ in timers:
+            result = self._fire_next_timer()
+            if result is None:
+                break
+            results.append(result)
+        return results
+
+    def _fire_claimed_timer(self, now: datetime) -> TurnResult | None:
+        timer: Any = None
+        try:
+            with self.db.begin() as conn:
+                timer = conn.execute(self.sql.next_due_timer, {"now": now}).first()
+                if timer is None:
+                    return None
+                return self._fire(conn, timer, now)
+        except DBAPIError:
+            raise  # the database itself is in trouble: the worker retries the round
+        except Exception as exc:
             if timer is None:
-                return None
-            conversation = self._lock_conversation_by_id(conn, timer.conversation_id)
-            stale = bool(timer.guard_state) and timer.guard_state != conversation.state
-            conn.execute(update(TIMERS).where(TIMERS.c.id == timer.id).values(
-                status="cancelled" if stale else "fired", fired_at=now))
-            if stale:  # the state it guarded is gone; nothing to say
-                return TurnResult(conversation.id)
-            inbound = Inbound(InboundKind.TIMER, key=f"timer:{timer.id}",
-                              data={"kind": timer.kind, "guard": timer.guard_state})
-            return self._turn(conn, conversation, inbound, None)
+                raise
+            raise _TimerFailed(timer, exc) from exc
+
+    def _fire(self, conn: Connection, timer: Any, now: datetime) -> TurnResult:
+        conversation = self._lock_conversation_by_id(conn, timer.conversation_id)
+        stale = bool(timer.guard_state) and timer.guard_state != conversation.state
+        conn.execute(update(TIMERS).where(TIMERS.c.id == timer.id).values(
+            status="cancelled" if stale else "fired", fired_at=now))
+        if stale:  # the state it guarded is gone; nothing to say
+            return TurnResult(conversation.id)
+        inbound = Inbound(InboundKind.TIMER, key=f"timer:{timer.id}",
+                          data={"kind": timer.kind, "guard": timer.guard_state})
+        return self._turn(conn, conversation, inbound, None)
+
+
+class _TimerFailed(Exception):
+    def __init__(self, timer: Any, error: Exception) -> None:
+        super().__init__(str(error))
+        self.timer, self.error = timer, error
 
 
 class _Writes:

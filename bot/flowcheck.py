@@ -23,7 +23,7 @@ from flows.states import Handoff
 
 _SAY_CALL = re.compile(r"""Say\(\s*["']([\w/]+)["']""")
 _ENGINE_TEMPLATES = ("handoff/ping", "common/article", "common/what_i_do", "common/didnt_catch", "links/signin",
-                     "links/spapi")
+                     "links/spapi", "ops/dead_letter")
 
 
 class FlowInvalid(ValueError):

@@ -1,8 +1,9 @@
 """create_app(): the web process. Assembles routes; the logic lives in the engine and the flows.
 
-Routes in this version: health and readiness, a JSON chat endpoint for the in-app widget, the
-short sign-in links (/connect/{token}), the OAuth callbacks (/oauth/amazon/callback and
-/oauth/spapi/callback), and, with no Amazon credentials, the local Amazon stand-in under /sandbox.
+Routes in this version: health, readiness (database, migrations, worker heartbeat), Prometheus
+metrics, a JSON chat endpoint for the in-app widget and a page to try it, the short sign-in links
+(/connect/{token}), the OAuth callbacks (/oauth/amazon/callback and /oauth/spapi/callback), the
+signed sync webhook, and, with no Amazon credentials, the local Amazon stand-in under /sandbox.
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from anyio import to_thread
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
+from bot import heartbeat
 from bot.amazon.callback import CallbackHandler
 from bot.amazon.client import AmazonApi
 from bot.amazon.links import LinkBuilder
@@ -28,6 +32,7 @@ from bot.amazon.sandbox.app import create_sandbox
 from bot.app import Services, build_services
 from bot.config import Settings
 from bot.engine import BadInput, outbound_json
+from bot.metrics import registry_for
 from bot.runner import UnknownChoice
 from bot.store import migrate
 from bot.store.db import is_sqlite
@@ -87,10 +92,21 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
             with built.db.connect() as conn:
                 conn.execute(text("SELECT 1"))
             current = migrate.is_current(built.db, settings.database_url)
+            beat = heartbeat.freshest(built.db) if current else None
         except Exception as exc:  # noqa: BLE001  readiness reports, it does not raise
             return JSONResponse({"ready": False, "database": f"unreachable: {type(exc).__name__}"}, 503)
-        return JSONResponse({"ready": current, "migrations": "current" if current else "behind"},
-                            200 if current else 503)
+        fresh = beat is not None and built.clock.now() - beat <= timedelta(seconds=settings.worker_stale_seconds)
+        worker = "fresh" if fresh else ("none" if beat is None else f"stale since {beat.isoformat()}")
+        ready = current and fresh
+        return JSONResponse({"ready": ready, "database": "reachable", "migrations": "current" if current else "behind",
+                             "worker": worker}, 200 if ready else 503)
+
+    metrics = registry_for(built.db, built.clock, timedelta(minutes=settings.case_overdue_after_minutes),
+                           timedelta(seconds=settings.worker_stale_seconds))
+
+    @app.get("/metrics")
+    def metrics_page() -> Response:
+        return Response(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
 
     @app.post("/api/chat/messages")
     def post_message(body: ChatMessageCreate) -> dict[str, Any]:

@@ -1,23 +1,74 @@
-"""The worker loop: fire due timers until stopped. The embedded default runs the same loop in-process."""
+"""The worker loop: fire due timers, deliver the outbox, heartbeat. The embedded default runs it in-process.
+
+Graceful shutdown: SIGTERM (or SIGINT) sets the stop event; the delivery in flight finishes (it
+is bounded by the HTTP timeout), rows claimed but not yet tried are released for other workers,
+and the heartbeat row says the worker stopped. A worker killed with SIGKILL leaves its claims to
+expire (OUTBOX_LEASE_SECONDS) and its open timer transaction to roll back.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import signal
+import socket
 import threading
+import time
 
+from sqlalchemy.exc import DBAPIError
+
+from bot import heartbeat
 from bot.amazon.client import AmazonApi
 from bot.amazon.recheck import Rechecker
 from bot.app import Services
+from bot.delivery import DeliveryTarget, target_for
+from bot.outbox import Outbox, Policy
 from bot.sync.watch import SyncWatch
 
 log = logging.getLogger("connectbot.worker")
 
+TIMERS_PER_ROUND = 100  # so a burst of due timers does not hold the outbox back for long
+HEARTBEAT_EVERY = 1.0  # seconds between heartbeat writes while busy
 
-def fire_due(services: Services) -> int:
-    """Fire every due timer once; returns how many fired. Errors are logged and retried next round."""
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class Outage:
+    """Database trouble seen by the loop: one plain log line when it starts and one when it ends, and a
+    growing pause between rounds meanwhile (no traceback per round, no busy loop against a dead server)."""
+
+    def __init__(self, poll_seconds: float, cap_seconds: float = 15.0) -> None:
+        self.poll, self.cap = poll_seconds, cap_seconds
+        self.failures = 0
+        self.since = 0.0
+
+    def failed(self, what: str, exc: DBAPIError) -> None:
+        if self.failures == 0:
+            self.since = time.monotonic()
+            first_line = str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc).strip() else ""
+            log.warning("database unreachable while %s (%s: %s); will retry", what, type(exc.orig or exc).__name__,
+                        first_line)
+        self.failures += 1
+
+    def ok(self) -> None:
+        if self.failures:
+            log.info("database reachable again after %.1f s", time.monotonic() - self.since)
+        self.failures = 0
+
+    def pause(self) -> float:
+        return min(self.cap, self.poll * 2 ** min(self.failures, 16)) if self.failures else self.poll
+
+
+def fire_due(services: Services, outage: Outage | None = None) -> int:
+    """Fire due timers (up to a round's worth); returns how many fired. Errors are logged and retried next round."""
     try:
-        results = services.engine.fire_due_timers()
+        results = services.engine.fire_due_timers(limit=TIMERS_PER_ROUND, batch=services.settings.timer_batch)
+    except DBAPIError as exc:
+        (outage or Outage(0)).failed("firing due timers", exc)
+        return 0
     except Exception:
         log.exception("firing due timers failed; will retry")
         return 0
@@ -37,18 +88,66 @@ def recheck_due(rechecks: Rechecker) -> int:
         return 0
 
 
-def run_worker(services: Services, once: bool = False, stop: threading.Event | None = None) -> None:
+def build_outbox(services: Services, worker: str, target: DeliveryTarget | None = None) -> Outbox:
+    settings = services.settings
+    chosen = target or target_for({"customer": settings.outbox_customer_url,
+                                   "strategist": settings.outbox_strategist_url,
+                                   "agent": settings.outbox_agent_url}, settings.outbox_timeout_seconds)
+    return Outbox(services.db, services.clock, services.engine.runner.templates, chosen,
+                  Policy.from_settings(settings), worker)
+
+
+def deliver_due(outbox: Outbox, stop: threading.Event, outage: Outage | None = None) -> int:
+    try:
+        return outbox.run_round(stop)
+    except DBAPIError as exc:
+        # A row whose delivery could not be recorded keeps its lease; once it runs out the row is sent
+        # again under the same idempotency key, so its person still sees it once.
+        (outage or Outage(0)).failed("delivering the outbox", exc)
+        return 0
+    except Exception:
+        log.exception("outbox delivery round failed; will retry")
+        return 0
+
+
+def run_worker(services: Services, once: bool = False, stop: threading.Event | None = None,
+               target: DeliveryTarget | None = None) -> None:
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    log.info("worker started")
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+    name = worker_name()
+    outbox = build_outbox(services, name, target)
+    log.info("worker %s started", name)
+    last_beat = 0.0
+    outage = Outage(services.settings.timer_poll_seconds)
     sync = SyncWatch.for_services(services)
     rechecks = Rechecker(services.engine, services.vault, AmazonApi(services.settings, services.amazon_transport))
-    while not stop.is_set():
-        fire_due(services)
-        recheck_due(rechecks)
-        sync.tick()
-        if once:
-            break
-        stop.wait(services.settings.timer_poll_seconds)
-    log.info("worker stopped")
+    try:
+        while not stop.is_set():
+            failures = outage.failures
+            if time.monotonic() - last_beat >= HEARTBEAT_EVERY:
+                last_beat = _beat(services, name)
+            busy = fire_due(services, outage) + recheck_due(rechecks) + deliver_due(outbox, stop, outage)
+            sync.tick()
+            if outage.failures == failures:
+                outage.ok()
+            if not busy:
+                if once:  # everything due now is done
+                    break
+                stop.wait(outage.pause())
+    finally:
+        outbox.target.close()
+        try:
+            heartbeat.stopped(services.db, name, services.clock.now())
+        except Exception:  # noqa: BLE001  a worker stopping with its database down still stops
+            log.warning("could not record that worker %s stopped", name)
+        log.info("worker %s stopped", name)
+
+
+def _beat(services: Services, name: str) -> float:
+    try:
+        heartbeat.beat(services.db, name, services.clock.now())
+    except Exception:  # noqa: BLE001, S110  the rounds that follow report the database problem themselves
+        pass
+    return time.monotonic()

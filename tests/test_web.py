@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
 
+from bot import heartbeat
 from bot.app import Services
 from bot.loopback import AsyncRerouted, LocalServer, Rerouted
 from bot.scripted_browser import Decision, ScriptedBrowser
 from bot.web import create_app
+from bot.worker import run_worker
 from tests.conftest import ServicesFactory
 from tests.fakes.amazon_site import PUBLIC
 from tests.fakes.talk import CUSTOMER
@@ -78,8 +81,45 @@ def test_bad_requests_get_clear_errors(services: Services) -> None:
 def test_health_and_readiness(services: Services) -> None:
     with _client(services) as client:
         assert client.get("/healthz").json() == {"ok": True}
+        waiting = client.get("/readyz")
+        assert waiting.status_code == 503 and waiting.json()["worker"] == "none", "no worker has run yet"
+        run_worker(services, once=True)  # a worker loop that heartbeats, then says it stopped
+        assert client.get("/readyz").json()["worker"] == "none", "a stopped worker does not count"
+        heartbeat.beat(services.db, "w-test", services.clock.now())
         ready = client.get("/readyz")
         assert ready.status_code == 200 and ready.json()["migrations"] == "current"
+        assert ready.json()["worker"] == "fresh"
+        services.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
+        stale = client.get("/readyz")
+        assert stale.status_code == 503 and stale.json()["worker"].startswith("stale since")
+
+
+
+
+def test_metrics_are_read_from_the_shared_database(services: Services) -> None:
+    with _client(services) as client:
+        _post(client, "m1", text="i want to talk to a person")
+        _post(client, "m2", text="how long does the first sync take")
+        before = _metrics(client)
+        assert before["connectbot_turns_total"] == 2
+        assert before["connectbot_cases_open"] == 1 and before["connectbot_cases_overdue"] == 0
+        assert before['connectbot_outbox_messages{status="pending"}'] > 0
+        run_worker(services, once=True)
+        services.clock.advance(timedelta(hours=1))  # type: ignore[attr-defined]
+        after = _metrics(client)
+        pending = 'connectbot_outbox_messages{status="pending"}'
+        delivered = 'connectbot_outbox_messages{status="delivered"}'
+        assert after[pending] == 0 and after[delivered] == before[pending]
+        assert after["connectbot_outbox_oldest_pending_seconds"] == 0
+        assert after["connectbot_cases_overdue"] == 1, "nobody claimed the case within 30 minutes"
+        assert after['connectbot_dead_letters_total{kind="message"}'] == 0
+
+
+def _metrics(client: TestClient) -> dict[str, float]:
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    return {name: float(value) for name, _, value in
+            (line.rpartition(" ") for line in response.text.splitlines() if line and not line.startswith("#"))}
 
 
 def test_the_try_page_and_the_widget_poll_show_what_the_bot_said(services: Services) -> None:

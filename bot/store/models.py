@@ -66,16 +66,21 @@ class Timer(SQLModel, table=True):
     # The state that armed the timer: leaving it cancels the timer. Empty for timers that outlive a state.
     guard_state: str = Field(default="", max_length=120)
     due_at: datetime = _at()
-    status: str = Field(default="pending", max_length=16)  # pending | fired | cancelled
+    status: str = Field(default="pending", max_length=16)  # pending | fired | cancelled | dead
     created_at: datetime = _at()
     fired_at: datetime | None = _at_or_none()
+    # A firing that raised is retried with backoff (bot/retry.py); one that keeps raising is marked dead.
+    attempts: int = 0
+    retry_at: datetime | None = _at_or_none()
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class OutboxMessage(SQLModel, table=True):
     """Every message the bot sends, written in the turn that produced it, delivered after commit."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_undelivered", "delivered_at", "id"),)
+    __table_args__ = (Index("ix_outbox_undelivered", "delivered_at", "id"),
+                      Index("ix_outbox_due", "status", "next_attempt_at", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversations.id", index=True)
@@ -84,6 +89,40 @@ class OutboxMessage(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _at()
     delivered_at: datetime | None = _at_or_none()
+    # Delivery bookkeeping (bot/outbox.py): a worker leases a row, delivers it, and marks it or backs off.
+    status: str = Field(default="pending", max_length=16)  # pending | delivered | dead
+    attempts: int = 0
+    next_attempt_at: datetime | None = _at_or_none()  # None: due now
+    claimed_by: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = _at_or_none()
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    """One try at delivering an outbox row: who tried, when, and what the target answered."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    outbox_id: int = Field(foreign_key="outbox.id", index=True)
+    attempt: int
+    worker: str = Field(max_length=100)
+    started_at: datetime = _at()
+    finished_at: datetime = _at()
+    outcome: str = Field(max_length=16)  # delivered | retry | dead
+    http_status: int | None = None
+    error: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class WorkerHeartbeat(SQLModel, table=True):
+    """One row per worker loop (a worker process, or the loop inside the embedded web process)."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker: str = Field(primary_key=True, max_length=100)
+    started_at: datetime = _at()
+    beat_at: datetime = _at()
+    stopped_at: datetime | None = _at_or_none()
 
 
 class HandoffCase(SQLModel, table=True):

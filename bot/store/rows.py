@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import Select
@@ -152,9 +152,17 @@ class Statements:
 
     @cached_property
     def next_due_timer(self) -> Select[Any]:
+        return self._due_timers(limit=1)
+
+    @cached_property
+    def due_timers(self) -> Select[Any]:
+        return self._due_timers(limit=bindparam("n"))
+
+    def _due_timers(self, limit: Any) -> Select[Any]:
         t = TIMERS.c
-        query = select(TIMERS).where(t.status == "pending", t.due_at <= bindparam("now")).order_by(
-            t.due_at, t.id).limit(1)
+        query = select(TIMERS).where(t.status == "pending", t.due_at <= bindparam("now"),
+                                     or_(t.retry_at.is_(None), t.retry_at <= bindparam("now"))).order_by(
+            t.due_at, t.id).limit(limit)
         return query.with_for_update(skip_locked=True) if self.postgres else query
 
     @cached_property

@@ -1,7 +1,7 @@
 """cases: who they are routed to, when they escalated to the backup, and the customer's satisfaction rating
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-26 20:08:49.624294
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
