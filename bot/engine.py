@@ -36,6 +36,7 @@ from bot.store.rows import (
 )
 from bot.timers import timer_failed
 from bot.types import Audience, CaseRef, ConversationKey, Inbound, InboundKind, Link, Outbound, Topic
+from bot.wakeup import NOTIFY
 from flows.base import CancelTimers, OpenCase, StartTimer, UpdateCase
 from flows.handoff import REASON_TOPICS
 from flows.journey import Journey
@@ -176,6 +177,8 @@ class Engine:
         if case is not None and any(isinstance(e, OpenCase) for e in outcome.effects):
             result.messages.append(self._ping(conversation, case, writes, now))
         writes.flush(conn)
+        if self._postgres and result.messages:
+            conn.execute(NOTIFY)  # wakes the workers at commit (bot/wakeup.py)
         conn.execute(self.sql.save_conversation, {
             "cid": conversation.id, "b_state": outcome.state, "b_slots": outcome.journey.model_dump(mode="json"),
             "b_version": conversation.version + 1, "b_now": now})

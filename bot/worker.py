@@ -22,6 +22,7 @@ from bot import heartbeat
 from bot.app import Services
 from bot.delivery import DeliveryTarget, target_for
 from bot.outbox import Outbox, Policy
+from bot.wakeup import Waker
 
 log = logging.getLogger("connectbot.worker")
 
@@ -109,6 +110,7 @@ def run_worker(services: Services, once: bool = False, stop: threading.Event | N
     log.info("worker %s started", name)
     last_beat = 0.0
     outage = Outage(services.settings.timer_poll_seconds)
+    waker = Waker(services.db, stop)
     try:
         while not stop.is_set():
             failures = outage.failures
@@ -120,8 +122,9 @@ def run_worker(services: Services, once: bool = False, stop: threading.Event | N
             if not busy:
                 if once:  # everything due now is done
                     break
-                stop.wait(outage.pause())
+                waker.wait(outage.pause())
     finally:
+        waker.close()
         outbox.target.close()
         try:
             heartbeat.stopped(services.db, name, services.clock.now())

@@ -26,8 +26,8 @@ from bot.store.rows import KEYS, OUTBOX, TIMERS, TRANSCRIPT
 from bot.types import Channel, ConversationKey
 from tests.conftest import ServicesFactory
 from tests.fakes.receiver import Receiver, running_receiver
-from tests.fakes.tcp_proxy import running_proxy
 from tests.fakes.talk import click, say
+from tests.fakes.tcp_proxy import running_proxy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -145,6 +145,7 @@ def test_workers_killed_mid_delivery_lose_nothing_and_double_nothing(
     with running_receiver(delay_seconds=0.03) as receiver:  # slow enough that kills land mid-delivery
         workers = workers_for(receiver)
         workers.start(3)
+        _started(pg_services, 3)
         _until(lambda: len(receiver.posts) >= 8, "first deliveries")
         workers.kill(0)
         _until(lambda: len(receiver.posts) >= 20, "more deliveries")
@@ -204,6 +205,7 @@ def test_timers_fire_once_across_workers_and_kills(pg_services: Services,
     pending = select(func.count()).where(TIMERS.c.status == "pending")
     workers = workers_for(None)
     workers.start(3)
+    _started(pg_services, 3)
     _until(lambda: _count(pg_services, pending) <= timers - 5, "first timers fired")
     workers.kill(0)
     workers.start(1)
