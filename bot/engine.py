@@ -177,8 +177,10 @@ class Engine:
         if case is not None and any(isinstance(e, OpenCase) for e in outcome.effects):
             result.messages.append(self._ping(conversation, case, writes, now))
         writes.flush(conn)
-        if self._postgres and result.messages:
-            conn.execute(NOTIFY)  # wakes the workers at commit (bot/wakeup.py)
+        if self._postgres and result.messages and inbound.kind != InboundKind.TIMER:
+            # Wakes the workers at commit (bot/wakeup.py). A timer's messages need no wake-up: the
+            # worker that fired it delivers next, in the same round.
+            conn.execute(NOTIFY)
         conn.execute(self.sql.save_conversation, {
             "cid": conversation.id, "b_state": outcome.state, "b_slots": outcome.journey.model_dump(mode="json"),
             "b_version": conversation.version + 1, "b_now": now})
