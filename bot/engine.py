@@ -40,6 +40,7 @@ from bot.store.rows import (
 from bot.sync.report import SyncReport, regression
 from bot.timers import timer_failed
 from bot.types import Audience, CaseRef, Choice, ConversationKey, Inbound, InboundKind, Link, Outbound, Topic
+from bot.wakeup import NOTIFY
 from flows.base import CancelTimers, EscalateCase, OpenCase, RateCase, StartTimer, UpdateCase
 from flows.handoff import REASON_TOPICS, SLA_TIMERS
 from flows.journey import Journey
@@ -372,6 +373,10 @@ class Engine:
         if case is not None and any(isinstance(e, OpenCase) for e in outcome.effects):
             result.messages.append(self._ping(conversation, case, writes, now))
         writes.flush(conn)
+        if self._postgres and result.messages and inbound.kind != InboundKind.TIMER:
+            # Wakes the workers at commit (bot/wakeup.py). A timer's messages need no wake-up: the
+            # worker that fired it delivers next, in the same round.
+            conn.execute(NOTIFY)
         conn.execute(self.sql.save_conversation, {
             "cid": conversation.id, "b_state": outcome.state, "b_slots": outcome.journey.model_dump(mode="json"),
             "b_version": conversation.version + 1, "b_now": now})

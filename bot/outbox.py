@@ -109,6 +109,7 @@ class Outbox:
     def claim(self) -> list[Claimed]:
         """Lease a batch; rows for audiences delivered locally are marked delivered in the same transaction."""
         now = self.clock.now()
+        self.locally_delivered = 0
         with self.db.begin() as conn:
             ids = list(conn.execute(self._claim, {"now": now, "n": self.policy.batch}).scalars())
             if not ids:
@@ -117,8 +118,8 @@ class Outbox:
             rows = conn.execute(select(OUTBOX, c.channel, c.org, c.user_id).join(
                 CONVERSATIONS, CONVERSATIONS.c.id == OUTBOX.c.conversation_id).where(
                 OUTBOX.c.id.in_(ids)).order_by(OUTBOX.c.id)).all()
-            local = [r.id for r in rows if self.target.is_local(r.audience)]
-            remote = [r for r in rows if r.id not in set(local)]
+            local = {r.id for r in rows if self.target.is_local(r.audience)}
+            remote = [r for r in rows if r.id not in local]
             if local:
                 conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(local)).values(
                     status="delivered", delivered_at=now, attempts=OUTBOX.c.attempts + 1))
@@ -129,6 +130,10 @@ class Outbox:
                 conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_([r.id for r in remote])).values(
                     claimed_by=self.worker, lease_until=now + self.policy.lease, attempts=OUTBOX.c.attempts + 1))
         self.locally_delivered = len(local)
+        for r in rows:
+            if r.id in local:
+                with conversation_context(f"c-{r.conversation_id}"):
+                    log.info("delivered outbox %d to %s locally (the chat API serves it)", r.id, r.audience)
         return [Claimed(Envelope(r.id, r.conversation_id, r.audience, r.channel, r.org, r.user_id, dict(r.payload)),
                         r.attempts + 1, as_utc(r.created_at)) for r in remote]
 

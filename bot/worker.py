@@ -25,6 +25,7 @@ from bot.app import Services
 from bot.delivery import DeliveryTarget, target_for
 from bot.outbox import Outbox, Policy
 from bot.sync.watch import SyncWatch
+from bot.wakeup import Waker
 
 log = logging.getLogger("connectbot.worker")
 
@@ -123,6 +124,7 @@ def run_worker(services: Services, once: bool = False, stop: threading.Event | N
     outage = Outage(services.settings.timer_poll_seconds)
     sync = SyncWatch.for_services(services)
     rechecks = Rechecker(services.engine, services.vault, AmazonApi(services.settings, services.amazon_transport))
+    waker = Waker(services.db, stop)
     try:
         while not stop.is_set():
             failures = outage.failures
@@ -135,8 +137,9 @@ def run_worker(services: Services, once: bool = False, stop: threading.Event | N
             if not busy:
                 if once:  # everything due now is done
                     break
-                stop.wait(outage.pause())
+                waker.wait(outage.pause())
     finally:
+        waker.close()
         outbox.target.close()
         try:
             heartbeat.stopped(services.db, name, services.clock.now())

@@ -39,7 +39,8 @@ def postgres_reason() -> str | None:
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DATABASE_URL", "BASE_URL", "AMAZON_CLIENT_ID", "AMAZON_CLIENT_SECRET", "AMAZON_REDIRECT_URI",
-                 "SPAPI_APPLICATION_ID", "TOKEN_ENCRYPTION_KEYS", "AMAZON_SANDBOX_URL"):
+                 "SPAPI_APPLICATION_ID", "TOKEN_ENCRYPTION_KEYS", "AMAZON_SANDBOX_URL", "OUTBOX_CUSTOMER_URL",
+                 "OUTBOX_STRATEGIST_URL", "OUTBOX_AGENT_URL", "LOG_FORMAT", "TIMER_POLL_SECONDS"):
         monkeypatch.delenv(name, raising=False)
 
 

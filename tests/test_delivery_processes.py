@@ -149,6 +149,7 @@ def test_workers_killed_mid_delivery_lose_nothing_and_double_nothing(
     with running_receiver(delay_seconds=0.03) as receiver:  # slow enough that kills land mid-delivery
         workers = workers_for(receiver)
         workers.start(3)
+        _started(pg_services, 3)
         _until(lambda: len(receiver.posts) >= 8, "first deliveries")
         workers.kill(0)
         _until(lambda: len(receiver.posts) >= 20, "more deliveries")
@@ -209,6 +210,7 @@ def test_timers_fire_once_across_workers_and_kills(make_services: ServicesFactor
     pending = select(func.count()).where(TIMERS.c.status == "pending")
     workers = workers_for(None)
     workers.start(3)
+    _started(pg_services, 3)
     _until(lambda: _count(pg_services, pending) <= timers - 5, "first timers fired")
     workers.kill(0)
     workers.start(1)
