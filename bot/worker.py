@@ -80,10 +80,13 @@ def fire_due(services: Services, outage: Outage | None = None) -> int:
     return len(results)
 
 
-def recheck_due(rechecks: Rechecker) -> int:
+def recheck_due(rechecks: Rechecker, outage: Outage | None = None) -> int:
     """Re-checks of connections that strategists asked for; errors are logged and the lease brings them back."""
     try:
         return len(rechecks.run_due())
+    except DBAPIError as exc:
+        (outage or Outage(0)).failed("re-checking connections", exc)
+        return 0
     except Exception:
         log.exception("re-checking connections failed; will retry")
         return 0
@@ -130,7 +133,7 @@ def run_worker(services: Services, once: bool = False, stop: threading.Event | N
             failures = outage.failures
             if time.monotonic() - last_beat >= HEARTBEAT_EVERY:
                 last_beat = _beat(services, name)
-            busy = fire_due(services, outage) + recheck_due(rechecks) + deliver_due(outbox, stop, outage)
+            busy = fire_due(services, outage) + recheck_due(rechecks, outage) + deliver_due(outbox, stop, outage)
             sync.tick()
             if outage.failures == failures:
                 outage.ok()
