@@ -29,8 +29,6 @@ from tests.conftest import TEST_TOKEN_KEY, ServicesFactory
 from tests.fakes.amazon_site import PUBLIC, Site, reach_signin_link, running_site
 from tests.fakes.talk import click
 
-pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
-
 
 def _connections(site: Site) -> list[Any]:
     with site.services.db.connect() as conn:

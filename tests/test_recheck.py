@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from bot.amazon.client import AmazonApi
 from bot.amazon.recheck import Rechecker
 from bot.amazon.sandbox.grants import ChosenProfile
@@ -18,8 +16,6 @@ from bot.types import InboundKind
 from tests.conftest import ServicesFactory
 from tests.fakes.amazon_site import Site, reach_signin_link, running_site
 from tests.fakes.talk import event, say
-
-pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
 def _viewer_only_then_returned(site: Site) -> None:
