@@ -88,6 +88,7 @@ def chat(
 ) -> None:
     """Talk to the bot in the terminal, or drive it with a script (--jsonl)."""
     from bot.amazon.links import seeded_tokens
+    from bot.amazon.vault import new_key
     from bot.app import StartupError, build_services
     from bot.chat_jsonl import ScriptRun
     from bot.clock import ManualClock
@@ -101,10 +102,12 @@ def chat(
     with tempfile.TemporaryDirectory(prefix="connectbot-") as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'chat.db'}"
         try:
-            # A throw-away database gets a throw-away key for the stand-in's tokens too.
-            keys = {} if database_url else {"token_key_file": str(Path(tmp) / "token.key")}
-            services = build_services(load_settings(database_url=url, **keys), clock=ManualClock(),
-                                      tokens=seeded_tokens())
+            # A throw-away database gets a throw-away key for its tokens too (with Amazon configured as well).
+            settings = load_settings(database_url=url)
+            if not database_url and not settings.token_encryption_keys:
+                settings = load_settings(database_url=url, token_key_file=str(Path(tmp) / "token.key"),
+                                         token_encryption_keys=new_key() if settings.amazon_live else None)
+            services = build_services(settings, clock=ManualClock(), tokens=seeded_tokens())
         except StartupError as exc:
             _fail(str(exc))
             return

@@ -88,3 +88,22 @@ def test_an_unmigrated_database_is_a_clear_error(pg_url: str) -> None:
     result = _bot("chat", "--jsonl", "--database-url", pg_url, stdin="")
     assert result.returncode == 2
     assert "python -m bot db upgrade" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_with_amazon_configured_scripted_links_show_amazon_and_amazon_lines_are_refused() -> None:
+    import os
+
+    env = {**os.environ, "AMAZON_CLIENT_ID": "amzn1.application-oa2-client.abc", "AMAZON_CLIENT_SECRET": "x",
+           "AMAZON_REDIRECT_URI": "https://bot.example.com/oauth/amazon/callback",
+           "SPAPI_APPLICATION_ID": "amzn1.sp.solution.x", "BASE_URL": "https://bot.example.com"}
+    script = ['{"say": "hi, seller on amazon.co.jp, how to connect"}', '{"click": "Yes"}',
+              '{"amazon": {"outcome": "allow", "profiles": []}}']
+    run = _bot("chat", "--jsonl", stdin="\n".join(script) + "\n", env=env)
+    assert run.returncode == 2, run.stderr
+    out = _lines(run.stdout)
+    link = next(li for m in out for li in m.get("links", []))  # type: ignore[attr-defined]
+    assert link["url"].startswith("https://bot.example.com/connect/")
+    assert link["authorize_url"].startswith("https://apac.account.amazon.com/ap/oa?client_id=amzn1.application")
+    assert out[-1] == {"error": "Amazon credentials are configured: only the local stand-in can be scripted",
+                       "line": 3}
