@@ -27,7 +27,6 @@ from sqlalchemy import text
 from bot import heartbeat
 from bot.amazon.callback import CallbackHandler
 from bot.amazon.client import AmazonApi
-from bot.amazon.links import LinkBuilder
 from bot.amazon.sandbox.app import create_sandbox
 from bot.app import Services, build_services
 from bot.config import Settings
@@ -173,15 +172,11 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
     app.add_api_route("/oauth/spapi/callback", oauth_callback, methods=["GET"], response_model=None)
 
     if not settings.amazon_live and settings.sandbox_url == f"{settings.public_url}/sandbox":
-        sandbox = create_sandbox(built.clock, redirect_uris=(links_of(built).redirect_uri,),
-                                 spapi_redirect_uri=links_of(built).spapi_redirect_uri)
+        sandbox = create_sandbox(built.clock, redirect_uris=(built.engine.links.redirect_uri,),
+                                 spapi_redirect_uri=built.engine.links.spapi_redirect_uri)
         app.state.sandbox = sandbox
         app.mount("/sandbox", sandbox.app)
     return app
-
-
-def links_of(services: Services) -> LinkBuilder:
-    return services.engine.links
 
 
 def _attempt(services: Services, token: str) -> AttemptRow | None:

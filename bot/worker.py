@@ -15,6 +15,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 from sqlalchemy.exc import DBAPIError
 
@@ -63,33 +64,36 @@ class Outage:
         return min(self.cap, self.poll * 2 ** min(self.failures, 16)) if self.failures else self.poll
 
 
-def fire_due(services: Services, outage: Outage | None = None) -> int:
-    """Fire due timers (up to a round's worth); returns how many fired. Errors are logged and retried next round."""
+def _guarded(what: str, work: Callable[[], int], outage: Outage | None) -> int:
+    """One piece of a round: a database outage is reported once by `outage`, anything else logged; the
+    round goes on and the next one retries (leases and claims bring unfinished work back)."""
     try:
-        results = services.engine.fire_due_timers(limit=TIMERS_PER_ROUND, batch=services.settings.timer_batch)
+        return work()
     except DBAPIError as exc:
-        (outage or Outage(0)).failed("firing due timers", exc)
+        (outage or Outage(0)).failed(what, exc)
         return 0
     except Exception:
-        log.exception("firing due timers failed; will retry")
+        log.exception("%s failed; will retry", what)
         return 0
-    for result in results:
-        for message in result.messages:
-            log.info("timer message conversation=%s audience=%s topic=%s", result.conversation,
-                     message.audience.value, message.topic.value)
-    return len(results)
+
+
+def fire_due(services: Services, outage: Outage | None = None) -> int:
+    """Fire due timers (up to a round's worth); returns how many fired."""
+
+    def fire() -> int:
+        results = services.engine.fire_due_timers(limit=TIMERS_PER_ROUND, batch=services.settings.timer_batch)
+        for result in results:
+            for message in result.messages:
+                log.info("timer message conversation=%s audience=%s topic=%s", result.conversation,
+                         message.audience.value, message.topic.value)
+        return len(results)
+
+    return _guarded("firing due timers", fire, outage)
 
 
 def recheck_due(rechecks: Rechecker, outage: Outage | None = None) -> int:
-    """Re-checks of connections that strategists asked for; errors are logged and the lease brings them back."""
-    try:
-        return len(rechecks.run_due())
-    except DBAPIError as exc:
-        (outage or Outage(0)).failed("re-checking connections", exc)
-        return 0
-    except Exception:
-        log.exception("re-checking connections failed; will retry")
-        return 0
+    """Re-checks of connections that strategists asked for; an abandoned one comes back after its lease."""
+    return _guarded("re-checking connections", lambda: len(rechecks.run_due()), outage)
 
 
 def build_outbox(services: Services, worker: str, target: DeliveryTarget | None = None) -> Outbox:
@@ -102,16 +106,9 @@ def build_outbox(services: Services, worker: str, target: DeliveryTarget | None 
 
 
 def deliver_due(outbox: Outbox, stop: threading.Event, outage: Outage | None = None) -> int:
-    try:
-        return outbox.run_round(stop)
-    except DBAPIError as exc:
-        # A row whose delivery could not be recorded keeps its lease; once it runs out the row is sent
-        # again under the same idempotency key, so its person still sees it once.
-        (outage or Outage(0)).failed("delivering the outbox", exc)
-        return 0
-    except Exception:
-        log.exception("outbox delivery round failed; will retry")
-        return 0
+    # A row whose delivery could not be recorded keeps its lease; once it runs out the row is sent
+    # again under the same idempotency key, so its person still sees it once.
+    return _guarded("delivering the outbox", lambda: outbox.run_round(stop), outage)
 
 
 def run_worker(services: Services, once: bool = False, stop: threading.Event | None = None,
