@@ -13,6 +13,7 @@ import logging
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
@@ -24,6 +25,7 @@ from bot.amazon.marketplaces import Region, marketplace
 from bot.amazon.sandbox.grants import SANDBOX_CLIENT_SECRET
 from bot.amazon.verify import Profile, safe_code
 from bot.config import Settings
+from bot.retry import backoff, retry_after
 
 log = logging.getLogger("connectbot.amazon")
 
@@ -155,7 +157,7 @@ class AmazonApi:
         attempts = max(1, s.amazon_attempts)
         problem = "temporarily_unavailable"
         for attempt in range(1, attempts + 1):
-            wait = min(s.amazon_backoff_cap_seconds, s.amazon_backoff_seconds * 2 ** (attempt - 1))
+            wait = backoff(attempt, s.amazon_backoff_seconds, s.amazon_backoff_cap_seconds).total_seconds()
             try:
                 response = await client.request(method, url, **kwargs)
             except httpx.TimeoutException:
@@ -170,7 +172,8 @@ class AmazonApi:
                 if response.status_code != 429 and response.status_code < 500:
                     return response
                 problem = "throttled" if response.status_code == 429 else "server_error"
-                wait = min(s.amazon_backoff_cap_seconds, _retry_after(response) or wait)
+                asked = retry_after(response.headers.get("retry-after"), datetime.now(UTC))
+                wait = min(s.amazon_backoff_cap_seconds, asked.total_seconds() if asked else wait)
                 log.warning("Amazon answered %d: %s %s (attempt %d of %d)", response.status_code, method,
                             _path(url), attempt, attempts)
             if attempt < attempts:
@@ -199,13 +202,6 @@ def _profile(item: Any, access_level: str) -> Profile | None:
 def _json(response: httpx.Response) -> Any:
     try:
         return response.json()
-    except ValueError:
-        return None
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers.get("retry-after", "")))
     except ValueError:
         return None
 
