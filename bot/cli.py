@@ -90,10 +90,10 @@ def chat(
     from bot.amazon.links import seeded_tokens
     from bot.amazon.vault import new_key
     from bot.app import StartupError, build_services
-    from bot.chat_jsonl import ScriptRun
+    from bot.channels.jsonl import ScriptRun
+    from bot.channels.terminal import run_terminal
     from bot.clock import ManualClock
     from bot.config import load_settings
-    from bot.terminal import run_terminal
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     from bot import logsafe
@@ -228,7 +228,7 @@ def bench_turns(
     memory_conversations: int = 10_000,
 ) -> None:
     """Drive scripted journeys through the engine: turns/s, p50/p99 per turn, memory of open conversations."""
-    from bot.bench import run_bench
+    from bot.bench.turns import run_bench
 
     raise typer.Exit(run_bench(conversations, database_url, memory_conversations))
 
@@ -236,7 +236,7 @@ def bench_turns(
 @bench_app.command("amazon")
 def bench_amazon(links: int = 20_000, callbacks: int = 200) -> None:
     """Links minted and opened per second; callback time (exchange + 3 concurrent profile calls) vs the stand-in."""
-    from bot.bench_amazon import run_amazon_bench
+    from bot.bench.amazon import run_amazon_bench
 
     raise typer.Exit(run_amazon_bench(links, callbacks))
 
@@ -247,7 +247,7 @@ def bench_sync(
     database_url: Annotated[str | None, typer.Option(help="also run on this database (PostgreSQL)")] = None,
 ) -> None:
     """Signed sync webhooks through the app: reports/s, p50/p99, replays refused."""
-    from bot.sync.bench import run_sync_bench
+    from bot.bench.sync import run_sync_bench
 
     raise typer.Exit(run_sync_bench(connections, database_url))
 
@@ -259,7 +259,7 @@ def bench_timers(
     workers: int = 2,
 ) -> None:
     """Seconds for worker processes to fire N due timers, and double fires (must be 0)."""
-    from bot.bench_worker import run_timers
+    from bot.bench.timers import run_timers
 
     raise typer.Exit(run_timers(database_url, timers, workers))
 
@@ -272,7 +272,7 @@ def bench_outbox(
     workers: int = 2,
 ) -> None:
     """Delivery lag p50/p99 under a steady load of turns, over HTTP to a local receiver."""
-    from bot.bench_worker import run_outbox
+    from bot.bench.outbox import run_outbox
 
     raise typer.Exit(run_outbox(database_url, rate, seconds, workers))
 
@@ -282,7 +282,7 @@ def bench_understanding(
     path: Annotated[Path, typer.Argument()] = Path("tests/eval/first_messages.jsonl"),
 ) -> None:
     """First-message topic accuracy on an evaluation set nobody trained on."""
-    from bot.classify_bench import main
+    from bot.bench.understanding import main
 
     raise typer.Exit(main(path))
 

@@ -126,7 +126,7 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
     @app.get("/", response_class=HTMLResponse)
     def try_page() -> HTMLResponse:
         """A chat page for trying the bot: what the in-app widget does, without the host application."""
-        return HTMLResponse((Path(__file__).parent / "inapp" / "try.html").read_text())
+        return HTMLResponse((Path(__file__).parent / "channels" / "inapp" / "try.html").read_text())
 
     @app.get("/api/chat/messages")
     def list_messages(user: str = Query(min_length=1, max_length=200), org: str = Query(min_length=1, max_length=200),

@@ -22,8 +22,8 @@ from sqlalchemy import select
 
 from bot.amazon.client import AmazonApi
 from bot.amazon.vault import TokenVault
+from bot.channels.scripted_browser import Decision
 from bot.loopback import Rerouted
-from bot.scripted_browser import Decision
 from bot.store.rows import ATTEMPTS, CONNECTIONS, OUTBOX
 from tests.conftest import TEST_TOKEN_KEY, ServicesFactory
 from tests.fakes.amazon_site import PUBLIC, Site, reach_signin_link, running_site

@@ -18,7 +18,7 @@ import pytest
 
 from bot.amazon.links import seeded_tokens
 from bot.app import build_services
-from bot.chat_jsonl import ScriptRun
+from bot.channels.jsonl import ScriptRun
 from bot.classify import Classifier, default_phrasings_dir
 from bot.clock import ManualClock
 from bot.config import load_settings

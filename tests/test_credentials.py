@@ -20,7 +20,7 @@ from sqlalchemy import insert, select
 
 from bot.amazon.vault import TokenVault, VaultError, new_key
 from bot.app import Services, StartupError
-from bot.chat_jsonl import ScriptRun
+from bot.channels.jsonl import ScriptRun
 from bot.store.rows import CONNECTIONS
 from tests.conftest import ServicesFactory
 from tests.fakes.talk import CUSTOMER, click, say

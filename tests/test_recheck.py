@@ -11,7 +11,7 @@ from typing import Any
 from bot.amazon.client import AmazonApi
 from bot.amazon.recheck import Rechecker
 from bot.amazon.sandbox.grants import ChosenProfile
-from bot.scripted_browser import Decision
+from bot.channels.scripted_browser import Decision
 from bot.types import InboundKind
 from tests.conftest import ServicesFactory
 from tests.fakes.amazon_site import Site, reach_signin_link, running_site

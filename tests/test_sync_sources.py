@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Services
-from bot.chat_jsonl import ScriptRun
+from bot.channels.jsonl import ScriptRun
 from bot.clock import ManualClock
 from bot.engine import BadInput
 from bot.store.rows import OUTBOX

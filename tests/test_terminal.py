@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from bot.app import Services
-from bot.terminal import TerminalChat, run_terminal
+from bot.channels.terminal import TerminalChat, run_terminal
 
 
 def test_a_person_connects_from_the_terminal(services: Services) -> None:

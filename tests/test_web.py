@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from bot import heartbeat
 from bot.app import Services
+from bot.channels.scripted_browser import Decision, ScriptedBrowser
 from bot.loopback import AsyncRerouted, LocalServer, Rerouted
-from bot.scripted_browser import Decision, ScriptedBrowser
 from bot.web import create_app
 from bot.worker import run_worker
 from tests.conftest import ServicesFactory

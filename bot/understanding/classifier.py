@@ -30,7 +30,7 @@ from bot.understanding.slots import Slots, extract_account_type, extract_cleaned
 from bot.understanding.text import clean, normalize, split_clauses
 
 # A topic scoring below this is not trusted: the message becomes `clarify`. Picked by 5-fold
-# cross-validation on the phrasings (`python -m bot.classify_bench --tune`), which maximises
+# cross-validation on the phrasings (`python -m bot.bench.understanding --tune`), which maximises
 # accuracy when every prediction under the threshold counts as `clarify`.
 CLARIFY_BELOW: Final = 0.34
 

@@ -16,9 +16,9 @@ import httpx
 
 from bot.amazon.sandbox.app import Sandbox, create_sandbox
 from bot.app import Services
+from bot.channels.scripted_browser import Decision, ScriptedBrowser
 from bot.clock import ManualClock
 from bot.loopback import LocalServer, Rerouted
-from bot.scripted_browser import Decision, ScriptedBrowser
 from bot.store.rows import AttemptRow
 from bot.types import ConversationKey
 from bot.web import create_app

@@ -24,7 +24,7 @@ from sqlalchemy import insert
 
 from bot.amazon.links import seeded_tokens
 from bot.app import Services, build_runner, build_services
-from bot.bench import _pg_schema_url
+from bot.bench.postgres import pg_schema_url
 from bot.classify import Classifier, default_phrasings_dir
 from bot.clock import ManualClock
 from bot.config import load_settings
@@ -106,7 +106,7 @@ def run_sync_bench(connections: int, postgres_url: str | None) -> int:
     if postgres_url:
         import psycopg
 
-        url, schema, conninfo = _pg_schema_url(postgres_url)
+        url, schema, conninfo = pg_schema_url(postgres_url)
         try:
             pg = build_services(load_settings(database_url=url, **settings_for), clock=ManualClock(),
                                 tokens=seeded_tokens(), classifier=classifier, runner=runner, auto_migrate=True)

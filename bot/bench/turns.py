@@ -10,15 +10,14 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
-from sqlalchemy.engine import make_url
 
 from bot.amazon.links import seeded_tokens
 from bot.app import Services, build_runner, build_services
+from bot.bench.postgres import pg_schema_url
 from bot.classify import Classifier, default_phrasings_dir
 from bot.clock import ManualClock
 from bot.config import load_settings
@@ -80,16 +79,6 @@ def _report(label: str, turns: int, seconds: float, latencies: list[float]) -> N
           f"p50 {cuts[49]:5.2f} ms  p99 {cuts[98]:5.2f} ms")
 
 
-def _pg_schema_url(url: str) -> tuple[str, str, str]:
-    parsed = make_url(url).set(drivername="postgresql+psycopg")
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    conninfo = f"host={parsed.host or 'localhost'} port={parsed.port or 5432} dbname={parsed.database} " \
-               f"user={parsed.username or 'postgres'}"
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    return parsed.render_as_string(hide_password=False) + f"?options=-csearch_path%3D{schema}", schema, conninfo
-
-
 def run_bench(conversations: int, postgres_url: str | None, memory_conversations: int) -> int:
     classifier = Classifier(default_phrasings_dir())
     runner: Runner = build_runner(load_settings())
@@ -99,7 +88,7 @@ def run_bench(conversations: int, postgres_url: str | None, memory_conversations
                                 clock=ManualClock(), tokens=seeded_tokens(), classifier=classifier, runner=runner)
         _report("sqlite", *_measure(sqlite, conversations))
         if postgres_url:
-            url, schema, conninfo = _pg_schema_url(postgres_url)
+            url, schema, conninfo = pg_schema_url(postgres_url)
             try:
                 pg = build_services(load_settings(database_url=url), clock=ManualClock(), tokens=seeded_tokens(),
                                     classifier=classifier, runner=runner, auto_migrate=True)

@@ -1,7 +1,7 @@
 """Measure the classifier on a labelled JSONL file.
 
-    python -m bot.classify_bench rows.jsonl       # accuracy, slots, worst misses, latency
-    python -m bot.classify_bench --tune           # cross-validate the phrasings, pick CLARIFY_BELOW
+    python -m bot.bench.understanding rows.jsonl       # accuracy, slots, worst misses, latency
+    python -m bot.bench.understanding --tune           # cross-validate the phrasings, pick CLARIFY_BELOW
 
 Each row: {"text": str, "topics": [ids, first is primary], "slots": {...optional}}.
 """
@@ -226,6 +226,6 @@ if __name__ == "__main__":
     if len(sys.argv) == 2 and sys.argv[1] == "--tune":
         raise SystemExit(tune())
     if len(sys.argv) != 2:
-        sys.stderr.write("usage: python -m bot.classify_bench ROWS.jsonl | --tune\n")
+        sys.stderr.write("usage: python -m bot.bench.understanding ROWS.jsonl | --tune\n")
         raise SystemExit(2)
     raise SystemExit(main(Path(sys.argv[1])))

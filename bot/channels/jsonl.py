@@ -19,11 +19,11 @@ import httpx
 from bot.amazon.client import AmazonApi
 from bot.amazon.recheck import Rechecker
 from bot.app import Services
+from bot.channels.scripted_browser import BrowserError, ScriptedBrowser, decision_from_script
 from bot.clock import ManualClock, parse_duration
 from bot.engine import BadInput, TurnResult, outbound_from_json, outbound_json
 from bot.loopback import AsyncRerouted, LocalServer, Rerouted
 from bot.runner import UnknownChoice
-from bot.scripted_browser import BrowserError, ScriptedBrowser, decision_from_script
 from bot.sync.report import parse_report
 from bot.types import Channel, ConversationKey, Inbound, InboundKind
 

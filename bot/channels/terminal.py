@@ -8,7 +8,7 @@ import sys
 from typing import TextIO
 
 from bot.app import Services
-from bot.chat_jsonl import ScriptRun
+from bot.channels.jsonl import ScriptRun
 from bot.engine import TurnResult
 from bot.types import Channel, ConversationKey
 

@@ -1,0 +1,1 @@
+"""Every `python -m bot bench ...` figure, one module each."""

@@ -1,0 +1,1 @@
+"""The in-app chat: the widget's JSON API and its page."""
