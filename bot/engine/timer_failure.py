@@ -1,6 +1,6 @@
 """A timer whose firing raised: back off and try again, and after too many tries give up and alert.
 
-Firing a timer is one transaction (bot/engine.py), so a failure leaves nothing half-done; this
+Firing a timer is one transaction (bot/engine/timers.py), so a failure leaves nothing half-done; this
 records the failure in a transaction of its own so that one broken conversation cannot hold back
 the timers due after it.
 """

@@ -1,0 +1,49 @@
+"""The rows a turn writes, gathered while it decides and sent as one multi-row INSERT per table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert
+
+from bot.engine.payload import outbound_json
+from bot.engine.records import RECHECK_DUE
+from bot.store.rows import ATTEMPTS, OUTBOX, TIMERS, TRANSCRIPT
+from bot.types import Outbound
+from flows.signin import RECHECK_TIMER
+
+
+class Writes:
+    """The rows a turn writes, sent as one multi-row INSERT per table when the turn is decided."""
+
+    def __init__(self) -> None:
+        self.transcript: list[dict[str, Any]] = []
+        self.outbox: list[dict[str, Any]] = []
+        self.timers: list[dict[str, Any]] = []
+        self.attempts: list[dict[str, Any]] = []
+
+    def timer(self, conversation_id: int, kind: str, due: datetime, guard: str, now: datetime) -> None:
+        # A re-check calls Amazon, so the worker's re-checker runs it (bot/amazon/recheck.py), never plain firing.
+        status = RECHECK_DUE if kind == RECHECK_TIMER else "pending"
+        self.timers.append(dict(conversation_id=conversation_id, kind=kind, guard_state=guard, due_at=due,
+                                status=status, created_at=now, fired_at=None))
+
+    def drop_timers(self, kind: str) -> None:
+        """Timers of this kind armed earlier in the same turn and not written yet."""
+        self.timers[:] = [t for t in self.timers if t["kind"] != kind]
+
+    def message(self, conversation_id: int, message: Outbound, now: datetime) -> None:
+        payload = outbound_json(message)
+        self.transcript.append(dict(conversation_id=conversation_id, at=now, direction="out",
+                                    kind=message.audience.value, topic=message.topic.value, text=message.text,
+                                    data={k: v for k, v in payload.items() if k in ("choices", "case")}))
+        self.outbox.append(dict(conversation_id=conversation_id, audience=message.audience.value,
+                                topic=message.topic.value, payload=payload, created_at=now, delivered_at=None))
+
+    def flush(self, conn: Connection) -> None:
+        for target, rows in ((TRANSCRIPT, self.transcript), (OUTBOX, self.outbox), (TIMERS, self.timers),
+                             (ATTEMPTS, self.attempts)):
+            if rows:
+                conn.execute(insert(target), rows)
+                rows.clear()
