@@ -54,6 +54,7 @@ class Planned:
     choices: tuple[Choice, ...] = ()
     link: str | None = None  # "signin" | "spapi": a fresh Amazon link goes with this message
     case_message: bool = False  # carries the reference of the conversation's case
+    author: str = ""  # the person who wrote it (a relayed reply); "" = the bot
 
 
 @dataclass
@@ -324,7 +325,7 @@ class Runner:
         for say in says:
             text = self._render(say.template, ctx, say.vars)
             outcome.messages.append(Planned(say.audience, say.topic or node.topic, text,
-                                            case_message=say.template.startswith("handoff/")))
+                                            case_message=say.template.startswith("handoff/"), author=say.author))
 
     def _render(self, template: str, ctx: Ctx, variables: Mapping[str, Any]) -> str:
         return self.templates.render(template, {

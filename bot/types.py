@@ -117,3 +117,4 @@ class Outbound:
     links: tuple[Link, ...] = ()
     case: CaseRef | None = None
     at: datetime | None = None
+    author: str = ""  # the person who wrote it (a strategist's relayed reply), shown as theirs; "" = the bot

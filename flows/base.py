@@ -28,6 +28,7 @@ class Say:
     topic: Topic | None = None  # None: the topic of the node that says it
     audience: Audience = Audience.CUSTOMER
     vars: Mapping[str, Any] = field(default_factory=dict)
+    author: str = ""  # a person's name when the message is theirs (a strategist's relayed reply); "" = the bot
 
 
 # Effects: what a step asks the engine to do besides talking.

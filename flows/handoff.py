@@ -119,7 +119,8 @@ def on_strategist(ctx: Ctx) -> Step | None:
         else:
             effects = ()
         return goto(S.RELAYING, Say("handoff/relay_to_customer", topic=Topic.HANDOFF_REQUEST,
-                                    vars={"text": str(ctx.data.get("text", ""))}), effects=effects)
+                                    vars={"text": str(ctx.data.get("text", ""))},
+                                    author=who or "Data Strategist"), effects=effects)
     if action == "return":
         ctx.journey.case_status = None
         ctx.journey.case_id = None

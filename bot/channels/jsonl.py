@@ -193,7 +193,9 @@ class ScriptRun:
 
     def _print(self, number: int, result: TurnResult) -> None:
         for message in result.messages:
-            self._write({"line": number, "conversation": result.conversation, **outbound_json(message)})
+            # The protocol's output fields are fixed (design/chat-jsonl.md): no "author" field there.
+            shown = {k: v for k, v in outbound_json(message).items() if k != "author"}
+            self._write({"line": number, "conversation": result.conversation, **shown})
 
     def _write(self, obj: dict[str, Any]) -> None:
         self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")

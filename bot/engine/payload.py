@@ -17,6 +17,8 @@ def outbound_json(message: Outbound) -> dict[str, Any]:
                         for li in message.links]
     if message.case:
         out["case"] = {"id": message.case.id, "status": message.case.status, "reason": message.case.reason}
+    if message.author:
+        out["author"] = message.author
     return out
 
 
@@ -29,4 +31,5 @@ def outbound_from_json(payload: dict[str, Any]) -> Outbound:
         links=tuple(Link(str(li["label"]), str(li["url"]), str(li["authorize_url"]), str(li["region"]))
                     for li in payload.get("links", [])),
         case=CaseRef(str(case["id"]), str(case["status"]), str(case["reason"])) if isinstance(case, dict) else None,
+        author=str(payload.get("author", "")),
     )

@@ -160,7 +160,7 @@ class Turns:
             links = (self._new_link(writes, conversation.id, planned.link, outcome.journey, now),)
         case_ref = cases.case_ref(case) if planned.case_message and case is not None else None
         message = Outbound(audience=planned.audience, topic=planned.topic, text=planned.text,
-                           choices=planned.choices, links=links, case=case_ref, at=now)
+                           choices=planned.choices, links=links, case=case_ref, at=now, author=planned.author)
         writes.message(conversation.id, message, now)
         return message
 
