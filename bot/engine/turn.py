@@ -109,7 +109,7 @@ class Turns:
             # Wakes the workers at commit (bot/wakeup.py). A timer's messages need no wake-up: the
             # worker that fired it delivers next, in the same round.
             conn.execute(NOTIFY)
-        self.hot.save(conn, conversation.id, outcome.state, outcome.journey.model_dump(mode="json"),
+        self.hot.save(conn, conversation.id, outcome.state, outcome.journey.model_dump_json(),
                       conversation.version + 1, now)
         return result
 
@@ -213,7 +213,7 @@ class Turns:
             self.hot.advisory_lock(conn, digest)
             if self.hot.lock_open(conn, key.channel.value, key.org, key.user) is not None:
                 return None
-        return self.sql.create(conn, key.channel.value, key.org, key.user, self.runner.start_state, self.clock.now())
+        return self.hot.create(conn, key.channel.value, key.org, key.user, self.runner.start_state, self.clock.now())
 
     def _missing(self, conn: Connection, key: ConversationKey) -> ConversationRow:
         found = self.hot.lock_open(conn, key.channel.value, key.org, key.user)
@@ -221,7 +221,7 @@ class Turns:
         return found
 
     def lock_by_id(self, conn: Connection, conversation_id: int) -> ConversationRow:
-        found = self.sql.lock_by_id(conn, conversation_id)
+        found = self.hot.lock_by_id(conn, conversation_id)
         if found is None:
             raise BadInput(f"conversation c-{conversation_id} does not exist")
         return found

@@ -45,6 +45,7 @@ class TurnStatements:
         by_key = select(*columns).where(
             c.channel == bindparam("channel"), c.org == bindparam("org"), c.user_id == bindparam("user_id"),
             c.status == "open").order_by(c.id.desc()).limit(1)
+        by_id = select(*columns).where(c.id == bindparam("cid"))
         if self.postgres:
             # Lock the row, then record the key against it, in one round trip: `fresh` is false for a duplicate.
             locked = by_key.with_for_update().cte("locked")
@@ -62,7 +63,10 @@ class TurnStatements:
             .on_conflict_do_nothing(index_elements=["key"]).returning(KEYS.c.key), dialect)
         self._save = Prepared(update(CONVERSATIONS).where(c.id == bindparam("cid")).values(
             state=bindparam("b_state"), slots=bindparam("b_slots"), version=bindparam("b_version"),
-            updated_at=bindparam("b_now")), dialect)
+            updated_at=bindparam("b_now")), dialect, raw=("b_slots",))
+        self._by_id = Prepared(by_id.with_for_update() if self.postgres else by_id, dialect)
+        self._create = Prepared(insert(CONVERSATIONS).returning(c.id), dialect, (
+            "channel", "org", "user_id", "status", "state", "slots", "version", "created_at", "updated_at"))
         self._inserts = {table.name: Prepared(insert(table).inline(), dialect, _INSERTED[table.name])
                          for table in (TRANSCRIPT, OUTBOX, TIMERS, ATTEMPTS)}
         self._cancels: dict[tuple[int, int], Prepared] = {}
@@ -73,6 +77,18 @@ class TurnStatements:
     def lock_open(self, conn: Connection, channel: str, org: str, user_id: str) -> ConversationRow | None:
         found = self._lock_open.first(conn, {"channel": channel, "org": org, "user_id": user_id})
         return _row(found) if found else None
+
+    def lock_by_id(self, conn: Connection, conversation_id: int) -> ConversationRow | None:
+        found = self._by_id.first(conn, {"cid": conversation_id})
+        return _row(found) if found else None
+
+    def create(self, conn: Connection, channel: str, org: str, user_id: str, state: str,
+               now: datetime) -> ConversationRow:
+        cursor = self._create.run(conn, dict(channel=channel, org=org, user_id=user_id, status="open", state=state,
+                                             slots={}, version=0, created_at=now, updated_at=now))
+        new_id = cursor.fetchone()[0]
+        cursor.close()
+        return ConversationRow(new_id, channel, org, user_id, state, {}, 0, now)
 
     def lock_open_recording(self, conn: Connection, channel: str, org: str, user_id: str, key: str,
                             at: datetime) -> tuple[ConversationRow, bool] | None:
@@ -118,7 +134,8 @@ class TurnStatements:
         else:
             prepared.many(conn, rows)
 
-    def save(self, conn: Connection, conversation_id: int, state: str, slots: dict[str, Any], version: int,
+    def save(self, conn: Connection, conversation_id: int, state: str, slots_json: str, version: int,
              now: datetime) -> None:
-        self._save.run(conn, {"cid": conversation_id, "b_state": state, "b_slots": slots, "b_version": version,
+        """The conversation's new state; `slots_json` is the journey serialised already (pydantic's JSON)."""
+        self._save.run(conn, {"cid": conversation_id, "b_state": state, "b_slots": slots_json, "b_version": version,
                               "b_now": now}).close()

@@ -20,7 +20,9 @@ Processor = Callable[[Any], Any]
 
 
 class Prepared:
-    def __init__(self, statement: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None = None) -> None:
+    def __init__(self, statement: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None = None,
+                 raw: Sequence[str] = ()) -> None:
+        """`raw`: parameters the caller passes ready for the driver (a JSON column's text serialised already)."""
         compiled: Any = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
         self.sql: str = compiled.string
         binds = compiled.binds
@@ -32,7 +34,8 @@ class Prepared:
                 self._fixed[column.key] = column.default.arg
         self._order: list[str] | None = list(compiled.positiontup) if compiled.positional else None
         self._binders: list[tuple[str, Processor]] = [
-            (name, proc) for name, b in binds.items() if (proc := b.type.dialect_impl(dialect).bind_processor(dialect))]
+            (name, proc) for name, b in binds.items()
+            if name not in raw and (proc := b.type.dialect_impl(dialect).bind_processor(dialect))]
         readers: list[Processor | None] = []
         for column in getattr(compiled, "_result_columns", ()):
             kind = column[3]
