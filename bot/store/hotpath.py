@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.clock import as_utc
 from bot.store.prepared import Prepared
-from bot.store.rows import ATTEMPTS, CONVERSATIONS, KEYS, OUTBOX, TIMERS, TRANSCRIPT, ConversationRow
+from bot.store.rows import ATTEMPTS, CONVERSATIONS, KEYS, OUTBOX, TIMERS, TRANSCRIPT, AttemptRow, ConversationRow
 
 _INSERTED = {  # what a turn writes per table, in the order Writes gathers them
     TRANSCRIPT.name: ("conversation_id", "at", "direction", "kind", "topic", "text", "data"),
@@ -32,6 +32,12 @@ _INSERTED = {  # what a turn writes per table, in the order Writes gathers them
 def _row(values: tuple[Any, ...]) -> ConversationRow:
     cid, channel, org, user_id, state, slots, version, created_at = values[:8]
     return ConversationRow(cid, channel, org, user_id, state, dict(slots or {}), version, as_utc(created_at))
+
+
+def _attempt(values: tuple[Any, ...]) -> AttemptRow:
+    aid, cid, kind, region, marketplaces, account_type, token, expires_at, used_at, outcome, verifier, created = values
+    return AttemptRow(aid, cid, kind, region, list(marketplaces or []), account_type, token, as_utc(expires_at),
+                      as_utc(used_at) if used_at else None, outcome, verifier, as_utc(created))
 
 
 class TurnStatements:
@@ -70,6 +76,15 @@ class TurnStatements:
         self._inserts = {table.name: Prepared(insert(table).inline(), dialect, _INSERTED[table.name])
                          for table in (TRANSCRIPT, OUTBOX, TIMERS, ATTEMPTS)}
         self._cancels: dict[tuple[int, int], Prepared] = {}
+        a = ATTEMPTS.c
+        attempt_columns = (a.id, a.conversation_id, a.kind, a.region, a.marketplaces, a.account_type, a.state_token,
+                           a.expires_at, a.used_at, a.outcome, a.code_verifier, a.created_at)
+        by_token = select(*attempt_columns).where(a.state_token == bindparam("token"))
+        self._attempt = Prepared(by_token.with_for_update() if self.postgres else by_token, dialect)
+        self._newest_unused = Prepared(select(*attempt_columns).where(
+            a.conversation_id == bindparam("cid"), a.used_at.is_(None)).order_by(a.id.desc()).limit(1), dialect)
+        self._use_attempt = Prepared(update(ATTEMPTS).where(a.id == bindparam("aid")).values(
+            used_at=bindparam("b_used_at"), outcome=bindparam("b_outcome"), result=bindparam("b_result")), dialect)
         self._advisory = "SELECT pg_advisory_xact_lock(%(k)s)"
 
     # ---- locking and the key ------------------------------------------------------------------
@@ -106,6 +121,22 @@ class TurnStatements:
     def record_key(self, conn: Connection, key: str, conversation_id: int, at: datetime) -> bool:
         """Record an inbound's idempotency key; False when it was recorded before (a duplicate)."""
         return self._record_key.first(conn, {"key": key, "cid": conversation_id, "at": at}) is not None
+
+    # ---- links ----------------------------------------------------------------------------------
+
+    def attempt(self, conn: Connection, token: str) -> AttemptRow | None:
+        """A link by its state token (locked for the transaction on PostgreSQL)."""
+        found = self._attempt.first(conn, {"token": token})
+        return _attempt(found) if found else None
+
+    def newest_unused(self, conn: Connection, conversation_id: int) -> AttemptRow | None:
+        found = self._newest_unused.first(conn, {"cid": conversation_id})
+        return _attempt(found) if found else None
+
+    def use_attempt(self, conn: Connection, attempt_id: int, used_at: datetime, outcome: str,
+                    result: dict[str, Any]) -> None:
+        self._use_attempt.run(conn, {"aid": attempt_id, "b_used_at": used_at, "b_outcome": outcome,
+                                     "b_result": result}).close()
 
     # ---- writes -------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Dialect
 from sqlalchemy.sql import ClauseElement
 
 Processor = Callable[[Any], Any]
+_MISSING = object()
 
 
 class Prepared:
@@ -32,10 +33,14 @@ class Prepared:
         for column in getattr(compiled, "insert_prefetch", ()):
             if column.default is not None and column.default.is_scalar:
                 self._fixed[column.key] = column.default.arg
-        self._order: list[str] | None = list(compiled.positiontup) if compiled.positional else None
-        self._binders: list[tuple[str, Processor]] = [
-            (name, proc) for name, b in binds.items()
-            if name not in raw and (proc := b.type.dialect_impl(dialect).bind_processor(dialect))]
+        self._positional = bool(compiled.positional)
+        order = list(compiled.positiontup) if compiled.positional else list(binds)
+        # Per parameter, in the driver's order: its name, its fixed value (if any) and its type's processor.
+        self._plan: list[tuple[str, Any, Processor | None]] = [
+            (name, self._fixed.get(name, _MISSING),
+             None if name in raw else binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in order]
+        self._names = [name for name, _, _ in self._plan]
         readers: list[Processor | None] = []
         for column in getattr(compiled, "_result_columns", ()):
             kind = column[3]
@@ -43,10 +48,11 @@ class Prepared:
         self._readers = readers if any(readers) else None
 
     def params(self, values: Mapping[str, Any]) -> Any:
-        merged = {**self._fixed, **values}
-        for name, proc in self._binders:
-            merged[name] = proc(merged[name])
-        return tuple(merged[name] for name in self._order) if self._order is not None else merged
+        bound = []
+        for name, fixed, proc in self._plan:
+            value = values[name] if fixed is _MISSING else values.get(name, fixed)
+            bound.append(value if proc is None else proc(value))
+        return tuple(bound) if self._positional else dict(zip(self._names, bound, strict=True))
 
     def run(self, conn: Connection, values: Mapping[str, Any]) -> Any:
         """Execute once; returns the driver's cursor (rowcount, and rows through `rows`/`first`)."""
