@@ -11,9 +11,10 @@ the caller's transaction. Rows come back through the columns' result processors.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 
 Processor = Callable[[Any], Any]
@@ -24,6 +25,8 @@ class Prepared:
     def __init__(self, statement: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None = None,
                  raw: Sequence[str] = ()) -> None:
         """`raw`: parameters the caller passes ready for the driver (a JSON column's text serialised already)."""
+        self.dialect = dialect
+        self._driver_error: type[Exception] = dialect.loaded_dbapi.Error
         compiled: Any = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
         self.sql: str = compiled.string
         binds = compiled.binds
@@ -47,6 +50,11 @@ class Prepared:
             readers.append(kind.dialect_impl(dialect).result_processor(dialect, None))
         self._readers = readers if any(readers) else None
 
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """The values the statement supplies itself (literals, columns' scalar defaults)."""
+        return dict(self._fixed)
+
     def params(self, values: Mapping[str, Any]) -> Any:
         bound = []
         for name, fixed, proc in self._plan:
@@ -57,13 +65,31 @@ class Prepared:
     def run(self, conn: Connection, values: Mapping[str, Any]) -> Any:
         """Execute once; returns the driver's cursor (rowcount, and rows through `rows`/`first`)."""
         cursor = conn.connection.cursor()
-        cursor.execute(self.sql, self.params(values))
+        params = self.params(values)
+        try:
+            cursor.execute(self.sql, params)
+        except self._driver_error as exc:
+            self._failed(conn, exc, cursor, params)
         return cursor
 
     def many(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
         cursor = conn.connection.cursor()
-        cursor.executemany(self.sql, [self.params(row) for row in rows])
+        params = [self.params(row) for row in rows]
+        try:
+            cursor.executemany(self.sql, params)
+        except self._driver_error as exc:
+            self._failed(conn, exc, cursor, params)
         cursor.close()
+
+    def _failed(self, conn: Connection, exc: Any, cursor: Any, params: Any) -> NoReturn:
+        """A driver error raised as SQLAlchemy raises it (IntegrityError, OperationalError, ... all DBAPIError),
+        and a lost connection invalidated, so callers and the pool see what Connection.execute would show."""
+        disconnect = self.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+        wrapped = DBAPIError.instance(self.sql, params, exc, self._driver_error, connection_invalidated=disconnect,
+                                      dialect=self.dialect)
+        if disconnect:
+            conn.invalidate(wrapped)
+        raise wrapped from exc
 
     def rows(self, conn: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         cursor = self.run(conn, values)
