@@ -26,14 +26,25 @@ def _bot(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subp
                           cwd=ROOT, timeout=120, env=env)
 
 
+def _bots_at_once(*runs: tuple[list[str], str]) -> list[subprocess.CompletedProcess[str]]:
+    """Several `python -m bot` runs side by side (each with its own temporary database), in order."""
+    started = [subprocess.Popen([sys.executable, "-m", "bot", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, cwd=ROOT) for args, _ in runs]
+    done = []
+    for process, (_, stdin) in zip(started, runs, strict=True):
+        out, err = process.communicate(stdin, timeout=120)
+        done.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
+    return done
+
+
 def _lines(output: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in output.splitlines() if line.strip()]
 
 
 @pytest.mark.slow
 def test_the_protocol_example_runs_and_repeats_exactly() -> None:
-    first = _bot("chat", "--jsonl", stdin="\n".join(EXAMPLE) + "\n")
-    again = _bot("chat", "--jsonl", stdin="\n".join(EXAMPLE) + "\n")
+    script = "\n".join(EXAMPLE) + "\n"
+    first, again = _bots_at_once((["chat", "--jsonl"], script), (["chat", "--jsonl"], script))
     assert first.returncode == 0, first.stderr
     assert first.stdout == again.stdout, "the same script gives the same messages every time"
     out = _lines(first.stdout)
