@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 # Test processes (pytest-xdist). 4 on this 2-core machine: many tests wait on sockets and child
 # processes, so 4 finish sooner than 2 (see README, "The test suite"). TEST_WORKERS=0 runs them in one process.
 TEST_WORKERS ?= 4
+# Where `make run` listens: `make run PORT=8001` when 8000 is taken, `HOST=0.0.0.0` to be reached from elsewhere.
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: run test lint bench install install-dev
 
@@ -19,7 +22,7 @@ install-dev: $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 
 run: install
-	$(BIN)/python -m bot serve
+	$(BIN)/python -m bot serve --host $(HOST) --port $(PORT)
 
 test: install-dev
 	$(BIN)/ruff check bot flows tests

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -51,17 +53,34 @@ def serve(host: str = "127.0.0.1", port: int = 8000, log_format: LogFormat = Non
     from bot.web import create_app
 
     _setup_logs(log_format)
+    listening = _listen(host, port)  # before anything else: a taken port is the commonest reason not to start
     settings = load_settings()
     if settings.base_url == "http://127.0.0.1:8000" and port != 8000:
         settings = load_settings(base_url=f"http://{host}:{port}")
     try:
         web = create_app(settings)
     except StartupError as exc:
+        listening.close()
         _fail(str(exc))
         return
     # log_config=None: uvicorn's loggers keep ours (one format, secrets redacted by the handler's filter).
     config = uvicorn.Config(web, host=host, port=port, log_level="info", log_config=None)
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[listening])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's socket, or one line saying why there is none and how to pick another port."""
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        _fail(f"the address {host!r} cannot be found: pick another with `--host` (`make run HOST=127.0.0.1`)")
+    try:
+        return socket.create_server((host, port), backlog=2048)
+    except OSError as exc:
+        reason = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be opened ({exc.strerror or exc})"
+        _fail(f"port {port} on {host} {reason}: pick another with `--port` (`make run PORT=8001`), "
+              f"or another address with `--host`")
+        raise  # not reached: _fail exits
 
 
 @app.command()

@@ -118,3 +118,15 @@ def test_with_amazon_configured_scripted_links_show_amazon_and_amazon_lines_are_
     assert link["authorize_url"].startswith("https://apac.account.amazon.com/ap/oa?client_id=amzn1.application")
     assert out[-1] == {"error": "Amazon credentials are configured: only the local stand-in can be scripted",
                        "line": 3}
+
+
+def test_serve_on_a_taken_port_says_which_and_how_to_pick_another() -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = _bot("serve", "--port", str(port))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: port {port} on 127.0.0.1 is already in use: pick another with `--port` (`make run PORT=8001`), "
+        "or another address with `--host`"]
