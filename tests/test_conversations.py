@@ -1,6 +1,6 @@
 """Scripted customer journeys: every tests/conversations/*.jsonl, run in-process, checked line by line.
 
-A journey file holds chat-jsonl protocol lines (shared/design/chat-jsonl.md) and, after any of them,
+A journey file holds chat-jsonl protocol lines (README.md, "Scripted conversations") and, after any of them,
 assertion lines `{"expect": {...}}` that are not sent to the bot; each applies to the output of the
 closest preceding protocol line. See tests/conversations/README.md for the keys.
 """
