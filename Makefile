@@ -20,6 +20,9 @@ install: $(BIN)/python
 
 install-dev: $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
+	@# Mermaid's own parser for the flow diagram test (node + jsdom, no browser); skipped where npm is not.
+	@if command -v npm >/dev/null 2>&1 && [ ! -d tests/mermaid/node_modules/mermaid ]; then \
+		npm ci --prefix tests/mermaid --no-audit --no-fund --silent || echo "npm ci failed: the Mermaid parse test will be skipped"; fi
 
 run: install
 	$(BIN)/python -m bot serve --host $(HOST) --port $(PORT)

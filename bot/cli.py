@@ -141,16 +141,27 @@ def chat(
 
 
 @flows_app.command("diagram")
-def flows_diagram(name: Annotated[str | None, typer.Argument(help="one flow; all when left out")] = None) -> None:
-    """Print flows as Mermaid diagrams, drawn from the flow declarations themselves."""
+def flows_diagram(name: Annotated[str | None, typer.Argument(help="one flow; all when left out")] = None,
+                  out: Annotated[Path | None, typer.Option(help="write one <flow>.mmd file per flow here")] = None,
+                  ) -> None:
+    """Print the flows as one Mermaid flowchart (a subgraph per flow), drawn from the flow declarations."""
     import flows
-    from bot.flowcheck import mermaid
+    from bot.flowdiagram import diagram
 
     chosen = [f for f in flows.FLOWS if name in (None, f.name)]
     if not chosen:
         _fail(f"no flow named {name!r}; flows: {', '.join(f.name for f in flows.FLOWS)}")
-    for flow in chosen:
-        typer.echo(f"%% flow {flow.name}\n{mermaid(flow)}")
+    if out is None:
+        typer.echo(diagram(chosen), nl=False)
+        return
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for flow in chosen:
+            path = out / f"{flow.name}.mmd"
+            path.write_text(diagram([flow]), encoding="utf-8")
+            typer.echo(str(path))
+    except OSError as exc:
+        _fail(f"cannot write the diagrams to {out}: {exc.strerror or exc}")
 
 
 @flows_app.command("check")
