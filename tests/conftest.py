@@ -27,6 +27,7 @@ from bot.clock import ManualClock
 from bot.config import Settings, load_settings
 from bot.runner import Runner
 from bot.understanding.cache import load_or_train
+from tests.fakes.host_app import HOST_SECRET
 from tests.migrated import MigratedTemplates
 
 # The server and an existing database to connect to while creating the test processes' own.
@@ -108,7 +109,8 @@ def pg_database() -> Iterator[PgDatabase | None]:
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DATABASE_URL", "BASE_URL", "AMAZON_CLIENT_ID", "AMAZON_CLIENT_SECRET", "AMAZON_REDIRECT_URI",
                  "SPAPI_APPLICATION_ID", "TOKEN_ENCRYPTION_KEYS", "AMAZON_SANDBOX_URL", "OUTBOX_CUSTOMER_URL",
-                 "OUTBOX_STRATEGIST_URL", "OUTBOX_AGENT_URL", "LOG_FORMAT", "TIMER_POLL_SECONDS"):
+                 "OUTBOX_STRATEGIST_URL", "OUTBOX_AGENT_URL", "LOG_FORMAT", "TIMER_POLL_SECONDS",
+                 "INAPP_IDENTITY_SECRET", "INAPP_ALLOWED_ORIGINS", "API_DOCS", "METRICS_TOKEN"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -168,6 +170,7 @@ class ServicesFactory:
         if not self.built:
             self.migrated.prepare(self.url)
         settings.setdefault("token_encryption_keys", TEST_TOKEN_KEY)
+        settings.setdefault("inapp_identity_secret", HOST_SECRET)
         built = build_services(Settings(database_url=self.url, **settings),  # type: ignore[arg-type]
                                clock=clock or ManualClock(), tokens=seeded_tokens(), classifier=self.classifier,
                                runner=self.runner, auto_migrate=True)
