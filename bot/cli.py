@@ -230,25 +230,25 @@ def keys_rotate() -> None:
 
 
 @app.command()
-def regions(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
-    """Every Amazon marketplace with its region, hosts and consent domains."""
-    from bot.amazon.marketplaces import MARKETPLACES
+def regions(
+    country: Annotated[list[str] | None, typer.Argument(
+        help="only these marketplaces: code (DE), name (Germany) or domain (amazon.de); several allowed")] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="every column: token URL, Ads/SP-API hosts, Central")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON (every field)")] = False,
+) -> None:
+    """Amazon marketplaces: country, marketplace id, region and sign-in host; unconfirmed rows marked."""
+    from bot.amazon.table import UnknownCountry, row, select, table
 
-    rows = [{"code": m.code, "name": m.name, "marketplace_id": m.marketplace_id, "region": m.region.value,
-             "authorization_url": m.endpoints.authorization_url, "token_url": m.endpoints.token_url,
-             "ads_host": m.endpoints.ads_host, "sp_api_host": m.endpoints.sp_api_host,
-             "seller_central": m.seller_central, "vendor_central": m.vendor_central,
-             "confirmed": m.confirmed, "note": m.note} for m in MARKETPLACES]
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+    try:
+        chosen = select(country or [])
+    except UnknownCountry as exc:
+        _fail(str(exc))
         return
-    columns = ["code", "name", "marketplace_id", "region", "authorization_url", "token_url", "ads_host",
-               "sp_api_host", "seller_central", "vendor_central", "confirmed"]
-    cells = [[("yes" if r[c] else f"NO: {r['note']}") if c == "confirmed" else str(r[c]) for c in columns]
-             for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    for row in [columns, *cells]:
-        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    if as_json:
+        typer.echo(json.dumps([row(m) for m in chosen], indent=2))
+        return
+    for line in table(chosen, wide=wide):
+        typer.echo(line)
 
 
 @bench_app.command("turns")

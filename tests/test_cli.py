@@ -86,7 +86,23 @@ def test_regions_lists_every_marketplace_and_marks_unconfirmed_rows() -> None:
     by_code = {r["code"]: r for r in rows}
     assert by_code["DE"]["region"] == "EU" and by_code["JP"]["authorization_url"].startswith("https://apac.")
     assert by_code["IE"]["confirmed"] is False
-    assert "NO:" in _bot("regions").stdout
+    narrow, wide = _bots_at_once((["regions"], ""), (["regions", "--wide"], ""))
+    assert "NO: IE (Ireland) unconfirmed" in narrow.stdout and "NO: SA" in wide.stdout
+    assert max(len(line) for line in narrow.stdout.splitlines()) < 100, "the default view fits a terminal"
+    assert narrow.stdout.split("\n")[0].split() == ["code", "country", "marketplace", "region", "sign-in", "host",
+                                                   "confirmed"]
+    assert "apac.account.amazon.com" in narrow.stdout and "sellingpartnerapi" not in narrow.stdout
+    assert len(rows) == sum(1 for line in wide.stdout.splitlines() if "https://sellingpartnerapi" in line)
+
+
+def test_regions_filters_by_code_name_or_domain() -> None:
+    chosen, unknown, as_json = _bots_at_once((["regions", "de", "Japan", "amazon.co.uk", "www.amazon.com.mx"], ""),
+                                             (["regions", "DE", "atlantis"], ""), (["regions", "--json", "IN"], ""))
+    codes = [line.split()[0] for line in chosen.stdout.splitlines()[1:] if line.strip()]
+    assert chosen.returncode == 0 and codes == ["MX", "UK", "DE", "JP"], chosen.stdout  # in the table's order
+    assert unknown.returncode == 2 and unknown.stdout == ""
+    assert unknown.stderr.startswith("error: no marketplace matches 'atlantis'") and "Traceback" not in unknown.stderr
+    assert [r["name"] for r in json.loads(as_json.stdout)] == ["India"]
 
 
 def test_an_unreachable_database_is_a_clear_error() -> None:
