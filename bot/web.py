@@ -18,8 +18,10 @@ from fastapi.responses import JSONResponse
 from bot.amazon.routes import amazon_router
 from bot.amazon.sandbox.app import create_sandbox
 from bot.app import Services, StartupError, build_services
+from bot.channels.inapp.hub import StreamHub
 from bot.channels.inapp.identity import IdentityConfigError, verifier_for
 from bot.channels.inapp.routes import inapp_router
+from bot.channels.inapp.stream import stream_router
 from bot.config import Settings
 from bot.edge.errors import install_error_handlers
 from bot.operations import operations_router
@@ -36,24 +38,28 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
         verifier = verifier_for(settings, built.clock)
     except IdentityConfigError as exc:
         raise StartupError(str(exc)) from None
+    hub = StreamHub(built.engine, settings.inapp_stream_poll_seconds)
     in_process_timers = is_sqlite(settings.database_url) if run_timers is None else run_timers
     stop = threading.Event()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # The embedded default keeps the worker loop in this process; production runs `worker:`.
+        await hub.start()
         thread = None
         if in_process_timers:
             thread = threading.Thread(target=run_worker, args=(built,), kwargs={"stop": stop}, daemon=True)
             thread.start()
         yield
         stop.set()
+        await hub.stop()
         if thread:
             thread.join(timeout=5)
         built.db.dispose()
 
     app = FastAPI(title="connectbot", lifespan=lifespan)
     app.state.services = built
+    app.state.streams = hub
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -64,6 +70,7 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
     app.include_router(operations_router(built))
     install_error_handlers(app)
     app.include_router(inapp_router(built, verifier))
+    app.include_router(stream_router(verifier, hub, built.clock, settings.inapp_keepalive_seconds))
     app.include_router(amazon_router(built))
     app.include_router(sync_router(built))
 
