@@ -23,6 +23,7 @@ from bot.channels.inapp.identity import IdentityConfigError, verifier_for
 from bot.channels.inapp.routes import inapp_router
 from bot.channels.inapp.stream import stream_router
 from bot.config import Settings
+from bot.edge import install_edge
 from bot.edge.errors import install_error_handlers
 from bot.operations import operations_router
 from bot.store.db import is_sqlite
@@ -57,7 +58,9 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
             thread.join(timeout=5)
         built.db.dispose()
 
-    app = FastAPI(title="connectbot", lifespan=lifespan)
+    docs = settings.api_docs  # the API's own description is for developers, off in production
+    app = FastAPI(title="connectbot", lifespan=lifespan, docs_url="/docs" if docs else None,
+                  redoc_url="/redoc" if docs else None, openapi_url="/openapi.json" if docs else None)
     app.state.services = built
     app.state.streams = hub
 
@@ -69,6 +72,7 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
 
     app.include_router(operations_router(built))
     install_error_handlers(app)
+    install_edge(app, settings)
     app.include_router(inapp_router(built, verifier))
     app.include_router(stream_router(verifier, hub, built.clock, settings.inapp_keepalive_seconds))
     app.include_router(amazon_router(built))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
 from bot.app import Services
@@ -38,15 +38,16 @@ class ChatMessageCreate(BaseModel):
     text: str | None = Field(default=None, max_length=MAX_TEXT_SENT)
     click: str | None = Field(default=None, max_length=200)
 
-    @field_validator("client_message_id")
+    @field_validator("client_message_id", mode="before")
     @classmethod
-    def _id(cls, value: str) -> str:
+    def _id(cls, value: object) -> str:
         return plain_id(value, "client_message_id")
 
-    @field_validator("text", "click")
+    # Before the str check: a lone surrogate (half an emoji cut off) would fail it, and the message is kept.
+    @field_validator("text", "click", mode="before")
     @classmethod
-    def _text(cls, value: str | None) -> str | None:
-        return None if value is None else _storable(value)
+    def _text(cls, value: object) -> object:
+        return _storable(value) if isinstance(value, str) else value
 
 
 class DevTokenRequest(BaseModel):
@@ -54,9 +55,9 @@ class DevTokenRequest(BaseModel):
     org: str | None = None
     name: str | None = Field(default=None, max_length=200)
 
-    @field_validator("user", "org")
+    @field_validator("user", "org", mode="before")
     @classmethod
-    def _id(cls, value: str | None) -> str | None:
+    def _id(cls, value: object) -> str | None:
         return None if value is None else plain_id(value, "user and org")
 
 
@@ -117,5 +118,10 @@ def inapp_router(built: Services, verifier: IdentityVerifier) -> APIRouter:
     def try_page() -> HTMLResponse:
         """A chat page for trying the bot: what the in-app widget does, without the host application."""
         return HTMLResponse((Path(__file__).parent / "try.html").read_text())
+
+    @router.get("/try.js")
+    def try_script() -> Response:
+        """The try page's script: a file of its own, since the pages' CSP allows no inline script."""
+        return Response((Path(__file__).parent / "try.js").read_text(), media_type="text/javascript")
 
     return router
