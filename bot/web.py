@@ -20,11 +20,12 @@ from bot.amazon.sandbox.app import create_sandbox
 from bot.app import Services, StartupError, build_services
 from bot.channels.inapp.hub import StreamHub
 from bot.channels.inapp.identity import IdentityConfigError, verifier_for
-from bot.channels.inapp.routes import inapp_router
+from bot.channels.inapp.routes import identity_limit, inapp_router
 from bot.channels.inapp.stream import stream_router
 from bot.config import Settings
 from bot.edge import install_edge
 from bot.edge.errors import install_error_handlers
+from bot.edge.ratelimit import RateLimiter
 from bot.operations import operations_router
 from bot.store.db import is_sqlite
 from bot.sync.webhook import sync_router
@@ -71,10 +72,13 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
                             status_code=500)
 
     app.include_router(operations_router(built))
+    limiter = RateLimiter(built.db, built.clock)
+    templates = built.engine.runner.templates
     install_error_handlers(app)
-    install_edge(app, settings)
-    app.include_router(inapp_router(built, verifier))
-    app.include_router(stream_router(verifier, hub, built.clock, settings.inapp_keepalive_seconds))
+    install_edge(app, settings, limiter, templates)
+    app.include_router(inapp_router(built, verifier, limiter))
+    app.include_router(stream_router(verifier, hub, built.clock, settings.inapp_keepalive_seconds,
+                                     identity_limit(limiter, settings.rate_limit_identity_per_minute, templates)))
     app.include_router(amazon_router(built))
     app.include_router(sync_router(built))
 

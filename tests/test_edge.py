@@ -183,3 +183,12 @@ def test_metrics_can_require_a_bearer_token(make_services: ServicesFactory) -> N
         assert client.get("/metrics", headers={"Authorization": "Bearer scrape-token"}).status_code == 200
     with _client(make_services()) as client:
         assert client.get("/metrics", headers={"Authorization": ""}).status_code == 200
+
+
+def test_the_streams_token_never_reaches_a_log_line() -> None:
+    from bot.logsafe import redact
+
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJl"
+    line = redact(f'127.0.0.1 - "GET /api/chat/stream?token={token}&after=3 HTTP/1.1" 200')
+    assert token not in line and "eyJ" not in line and "after=3" in line
+    assert token not in redact(f"Authorization: Bearer {token}")

@@ -9,6 +9,7 @@ Message JSON (messages.py).
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +21,9 @@ from bot.app import Services
 from bot.channels.inapp.identity import Identity, IdentityRefused, IdentityVerifier, bearer, plain_id
 from bot.channels.inapp.messages import message_json
 from bot.edge.errors import ApiError
+from bot.edge.ratelimit import RateLimiter
 from bot.engine import BadInput
+from bot.render import Templates
 from bot.runner import UnknownChoice
 from bot.types import Channel, ConversationKey, Inbound, InboundKind
 
@@ -67,15 +70,28 @@ def event_key(identity: Identity, client_message_id: str) -> str:
     return f"web:{hashlib.sha256(typed.encode()).hexdigest()}"
 
 
-def inapp_router(built: Services, verifier: IdentityVerifier) -> APIRouter:
+def identity_limit(limiter: RateLimiter, per_minute: int, templates: Templates) -> Callable[[Identity], None]:
+    """Counts one request of a verified identity; over the limit, 429 with Retry-After."""
+    def check(who: Identity) -> None:
+        verdict = limiter.hit("identity", json.dumps([who.org, who.user]), per_minute)
+        if not verdict.allowed:
+            raise ApiError(429, templates.render("chat/too_many", {}).strip(),
+                           {"Retry-After": str(verdict.retry_after)})
+    return check
+
+
+def inapp_router(built: Services, verifier: IdentityVerifier, limiter: RateLimiter) -> APIRouter:
     router = APIRouter()
     templates = built.engine.runner.templates
+    limit_identity = identity_limit(limiter, built.settings.rate_limit_identity_per_minute, templates)
 
     def customer(request: Request) -> Identity:
         try:
-            return verifier.verify(bearer(request.headers.get("authorization")))
+            who = verifier.verify(bearer(request.headers.get("authorization")))
         except IdentityRefused as exc:
             raise ApiError(401, exc.reason, {"WWW-Authenticate": "Bearer"}) from None
+        limit_identity(who)
+        return who
 
     Customer = Annotated[Identity, Depends(customer)]
 

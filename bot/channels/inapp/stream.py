@@ -7,14 +7,15 @@ proxies from closing an idle stream; the stream ends when its token expires (the
 host for a new one and reconnects).
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
+from anyio import to_thread
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
 from bot.channels.inapp.hub import StreamHub, Watcher
-from bot.channels.inapp.identity import IdentityRefused, IdentityVerifier
+from bot.channels.inapp.identity import Identity, IdentityRefused, IdentityVerifier
 from bot.clock import Clock
 from bot.edge.errors import ApiError
 from bot.types import Channel, ConversationKey
@@ -33,7 +34,8 @@ def _resume_from(after: int, last_event_id: str | None) -> int:
     return int(value)
 
 
-def stream_router(verifier: IdentityVerifier, hub: StreamHub, clock: Clock, keepalive_seconds: float) -> APIRouter:
+def stream_router(verifier: IdentityVerifier, hub: StreamHub, clock: Clock, keepalive_seconds: float,
+                  limit_identity: Callable[[Identity], None]) -> APIRouter:
     router = APIRouter()
 
     @router.get("/api/chat/stream", response_model=None)
@@ -44,6 +46,7 @@ def stream_router(verifier: IdentityVerifier, hub: StreamHub, clock: Clock, keep
             who = verifier.verify(token)
         except IdentityRefused as exc:
             raise ApiError(401, exc.reason) from None
+        await to_thread.run_sync(limit_identity, who)
         watcher = Watcher(ConversationKey(Channel.WEBCHAT, who.org, who.user), _resume_from(after, last_event_id))
 
         async def events() -> AsyncIterator[bytes]:
