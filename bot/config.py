@@ -102,9 +102,9 @@ class Settings(BaseSettings):
     # notification was lost.
     inapp_keepalive_seconds: float = 15.0
     inapp_stream_poll_seconds: float = 5.0
-    # Rate limits per minute, counted in the database so every web process shares them.
-    rate_limit_identity_per_minute: int = 60
-    rate_limit_ip_per_minute: int = 300
+    # Rate limits per minute (0: none), counted in the database so every web process shares them.
+    rate_limit_identity_per_minute: int = 120
+    rate_limit_ip_per_minute: int = 600
     # /docs, /redoc and /openapi.json are off unless this is true; /metrics wants this bearer token when set.
     api_docs: bool = False
     metrics_token: str | None = None
