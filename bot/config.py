@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     sync_simulator: bool | None = None
     sync_simulated_duration: str = "10m"
 
+    # Where "back to the conversation" on the callback and stand-in pages leads: the host page that
+    # embeds the widget. Unset, the embedded default's mock platform page at {base_url}/.
+    inapp_return_url: str | None = None
+
     @field_validator("case_sla", "link_nudge_after", "sync_stall_after", "sync_simulated_duration")
     @classmethod
     def _duration(cls, value: str) -> str:
@@ -118,6 +122,13 @@ class Settings(BaseSettings):
     @property
     def public_url(self) -> str:
         return self.base_url.rstrip("/")
+
+    @property
+    def chat_return_url(self) -> str | None:
+        """The page with the widget, opened on the chat; None when there is no such page to send people to."""
+        if self.inapp_return_url:
+            return self.inapp_return_url
+        return None if self.amazon_live else f"{self.public_url}/#connectbot"
 
     @property
     def sandbox_url(self) -> str:

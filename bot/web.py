@@ -1,6 +1,7 @@
 """create_app(): the web process. Assembles the routers; the logic lives in the engine and the flows.
 
-Routers: operations (health, readiness, metrics), the in-app chat (bot/channels/inapp), Amazon's
+Routers: operations (health, readiness, metrics), the in-app chat (bot/channels/inapp: the widget and its
+pages, the chat API), Amazon's
 short links and OAuth callbacks (bot/amazon/routes.py), the signed sync webhook (bot/sync), and,
 with no Amazon credentials, the local Amazon stand-in under /sandbox.
 """
@@ -15,11 +16,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from bot.amazon.routes import amazon_router
+from bot.amazon.routes import amazon_router, back_to_chat
 from bot.amazon.sandbox.app import create_sandbox
 from bot.app import Services, build_services
+from bot.channels.inapp.pages import pages_router
 from bot.channels.inapp.routes import inapp_router
 from bot.config import Settings
+from bot.look import STYLESHEET_PATH
 from bot.operations import operations_router
 from bot.store.db import is_sqlite
 from bot.sync.webhook import sync_router
@@ -56,13 +59,16 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
                             status_code=500)
 
     app.include_router(operations_router(built))
+    # Before the chat API's router: the widget's pages own "/" (the mock platform page of the embedded default).
+    app.include_router(pages_router(built, demo_page=not settings.amazon_live))
     app.include_router(inapp_router(built))
     app.include_router(amazon_router(built))
     app.include_router(sync_router(built))
 
     if not settings.amazon_live and settings.sandbox_url == f"{settings.public_url}/sandbox":
         sandbox = create_sandbox(built.clock, redirect_uris=(built.engine.links.redirect_uri,),
-                                 spapi_redirect_uri=built.engine.links.spapi_redirect_uri)
+                                 spapi_redirect_uri=built.engine.links.spapi_redirect_uri,
+                                 stylesheet_url=STYLESHEET_PATH, back=back_to_chat(built))
         app.state.sandbox = sandbox
         app.mount("/sandbox", sandbox.app)
     return app

@@ -125,7 +125,7 @@ def _metrics(client: TestClient) -> dict[str, float]:
 def test_the_try_page_and_the_widget_poll_show_what_the_bot_said(services: Services) -> None:
     with _client(services) as client:
         page = client.get("/")
-        assert page.status_code == 200 and "/api/chat/messages" in page.text
+        assert page.status_code == 200 and "/widget.js" in page.text
         empty = client.get("/api/chat/messages", params={"user": "u1", "org": "acme"}).json()
         assert empty == {"conversation": None, "messages": []}
         _post(client, "m1", text="hi, we're a vendor and want to connect")
