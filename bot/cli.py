@@ -60,7 +60,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, log_format: LogFormat = Non
         _fail(str(exc))
         return
     # log_config=None: uvicorn's loggers keep ours (one format, secrets redacted by the handler's filter).
-    config = uvicorn.Config(web, host=host, port=port, log_level="info", log_config=None)
+    # Open chat streams never end by themselves: after SIGTERM they get a few seconds, then are closed
+    # (the widget reconnects to another process with Last-Event-ID and misses nothing).
+    config = uvicorn.Config(web, host=host, port=port, log_level="info", log_config=None,
+                            timeout_graceful_shutdown=5)
     uvicorn.Server(config).run()
 
 

@@ -42,8 +42,8 @@ def test_widget_js_carries_the_words_of_its_template(services: Services) -> None
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css") and ":host" in css.text
 
 
-def test_the_embedded_default_shows_a_mock_platform_with_the_widget(services: Services) -> None:
-    with _client(services) as client:
+def test_the_embedded_default_shows_a_mock_platform_with_the_widget(make_services: ServicesFactory) -> None:
+    with _client(make_services(inapp_identity_secret=None)) as client:
         page = client.get("/")
         host = client.get("/demo/host.js")
     assert page.status_code == 200 and VIEWPORT in page.text
@@ -52,10 +52,13 @@ def test_the_embedded_default_shows_a_mock_platform_with_the_widget(services: Se
     assert host.status_code == 200 and "/api/chat/dev-token" in host.text
 
 
-def test_with_amazon_configured_there_is_no_mock_platform(make_services: ServicesFactory) -> None:
-    services = make_services(amazon_client_id="id", amazon_client_secret="secret",
+def test_with_a_host_secret_or_amazon_configured_there_is_no_mock_platform(services: Services,
+                                                                          make_services: ServicesFactory) -> None:
+    live = make_services(amazon_client_id="id", amazon_client_secret="secret",
                              amazon_redirect_uri=f"{PUBLIC}/oauth/amazon/callback", spapi_application_id="app")
     with _client(services) as client:
+        assert "Brightlane" not in client.get("/").text, "a real identity secret: no development identities to show"
+    with _client(live) as client:
         assert "Brightlane" not in client.get("/").text
         assert client.get("/widget.js").status_code == 200
 

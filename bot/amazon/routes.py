@@ -8,7 +8,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from bot.amazon.callback import CallbackHandler
+from bot.amazon.callback import CallbackHandler, plain_token
 from bot.amazon.client import AmazonApi
 from bot.app import Services
 from bot.look import Back, Look
@@ -23,7 +23,7 @@ def amazon_router(built: Services) -> APIRouter:
 
     @router.get("/connect/{token}")
     def open_link(token: str) -> Any:
-        attempt = built.engine.link(token)
+        attempt = built.engine.link(token) if plain_token(token) else None
         if attempt is None:
             return page(built, "link_unknown", 404)
         if attempt.used_at is not None:

@@ -37,7 +37,7 @@ class Writes:
         payload = outbound_json(message)
         self.transcript.append(dict(conversation_id=conversation_id, at=now, direction="out",
                                     kind=message.audience.value, topic=message.topic.value, text=message.text,
-                                    data={k: v for k, v in payload.items() if k in ("choices", "case")}))
+                                    data=_transcript_data(payload)))
         self.outbox.append(dict(conversation_id=conversation_id, audience=message.audience.value,
                                 topic=message.topic.value, payload=payload, created_at=now, delivered_at=None))
 
@@ -47,3 +47,12 @@ class Writes:
             if rows:
                 conn.execute(insert(target), rows)
                 rows.clear()
+
+
+def _transcript_data(payload: dict[str, Any]) -> dict[str, Any]:
+    """What the transcript keeps beside the text: enough to show the message again (the in-app history),
+    never a link's Amazon authorization URL (it carries the PKCE challenge and is rebuilt on opening)."""
+    data = {k: v for k, v in payload.items() if k in ("choices", "case", "author")}
+    if payload.get("links"):
+        data["links"] = [{"label": li["label"], "url": li["url"], "region": li["region"]} for li in payload["links"]]
+    return data
