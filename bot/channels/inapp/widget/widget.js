@@ -357,7 +357,7 @@
     /** Live push over Server-Sent Events; while it is down, polling ?after= fills in. */
     listen() {
       if (!window.EventSource) { this.poll(true); return; }
-      const url = `${BASE}/api/chat/stream?token=${encodeURIComponent(this.token || "")}`;
+      const url = `${BASE}/api/chat/stream?token=${encodeURIComponent(this.token || "")}&after=${this.lastId}`;
       const stream = new EventSource(url);
       this.stream = stream;
       stream.addEventListener("message", (e) => { try { this.render(JSON.parse(e.data)); } catch (_) { /* a broken event is skipped */ } });
