@@ -340,6 +340,7 @@
       }
       if (this.lost) { this.lost = false; this.notice(STRINGS.reconnected); }
       for (const m of answer.messages || []) this.render(m);
+      if (!this.loaded) { this.loaded = true; this.scrollDown(true); }  // history: start at the newest message
     }
 
     async connectedCallback() {
