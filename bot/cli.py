@@ -280,6 +280,18 @@ def bench_outbox(
     raise typer.Exit(run_outbox(database_url, rate, seconds, workers))
 
 
+@bench_app.command("stream")
+def bench_stream(
+    streams: int = 1000,
+    database_url: Annotated[str | None, typer.Option(help="also run on PostgreSQL (a fresh schema, dropped after)")]
+    = None,
+) -> None:
+    """Open in-app streams on one web process, one message each: commit-to-arrival p50/p99, memory per stream."""
+    from bot.bench.stream import run_stream_bench
+
+    raise typer.Exit(run_stream_bench(streams, database_url))
+
+
 @bench_app.command("understanding")
 def bench_understanding(
     path: Annotated[Path, typer.Argument()] = Path("tests/eval/first_messages.jsonl"),
