@@ -124,6 +124,8 @@ def _fire_set(turns: Turns, conn: Connection, claimed: list[Any], now: datetime)
             saves.append((conversation.id, outcome.state, outcome.journey.model_dump_json(), conversation.version + 1))
     writes.flush(conn)
     turns.hot.save_many(conn, saves, now)
+    # Open streams of these conversations look at commit; the worker that fired them delivers next itself.
+    turns.notices.written_many(conn, [r.conversation_id for r in results if r.messages])
     return results
 
 

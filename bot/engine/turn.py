@@ -13,7 +13,8 @@ their own modules beside this one and call `begin`, `lock*` and `run`.
 from __future__ import annotations
 
 import hashlib
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from bot.cases.policy import CasePolicy
 from bot.clock import Clock
 from bot.config import Settings
 from bot.engine import cases
+from bot.engine.notices import Notices
 from bot.engine.records import MAX_TEXT, BadInput, CaseRow, TurnResult
 from bot.engine.writes import Writes
 from bot.logs import conversation_context
@@ -32,7 +34,6 @@ from bot.runner import Outcome, Planned, Runner
 from bot.store.hotpath import TurnStatements
 from bot.store.rows import CASES, ConversationRow, Statements
 from bot.types import ConversationKey, Inbound, InboundKind, Link, Outbound
-from bot.wakeup import NOTIFY
 from flows.base import CancelTimers, EscalateCase, OpenCase, RateCase, StartTimer, UpdateCase
 from flows.journey import Journey
 
@@ -54,14 +55,25 @@ class Turns:
         self.links = LinkBuilder(settings)
         self.postgres = db.dialect.name == "postgresql"
         self.sql = Statements(self.postgres)
+        self.notices = Notices(self.postgres)
         self.hot = TurnStatements(db.dialect)  # the turn's own statements, prepared once (bot/store/hotpath.py)
         self.cases = CasePolicy.from_settings(
             settings.business_hours, settings.business_timezone, settings.case_sla, settings.strategist_routes,
             settings.strategist_default, settings.strategist_backup)
 
-    def begin(self) -> AbstractContextManager[Connection]:
-        """The one transaction of an entry point: everything it writes commits together or not at all."""
-        return self.db.begin()
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """The one transaction of an entry point: everything it writes commits together or not at all.
+        After the commit, whoever watches the conversations it wrote to is told (in-process notices)."""
+        with self.db.connect() as conn:
+            try:
+                with conn.begin():
+                    yield conn
+            except BaseException:
+                self.notices.forget(conn)
+                raise
+            touched = self.notices.forget(conn)
+        self.notices.committed(touched)
 
     # ---- the customer's turn ------------------------------------------------------------------
 
@@ -92,10 +104,11 @@ class Turns:
         writes = Writes(self.hot, conversation.id)
         result, outcome = self.decide(conn, conversation, inbound, heard, writes, now)
         writes.flush(conn)
-        if self.postgres and result.messages and inbound.kind != InboundKind.TIMER:
-            # Wakes the workers at commit (bot/wakeup.py). A timer's messages need no wake-up: the
-            # worker that fired it delivers next, in the same round.
-            conn.execute(NOTIFY)
+        if result.messages or inbound.kind in (InboundKind.SAY, InboundKind.CLICK):
+            # At commit: open streams of this conversation look (bot/engine/notices.py), and idle workers
+            # wake (bot/wakeup.py). A timer's messages need no wake-up: the worker that fired it delivers next.
+            self.notices.written(conn, conversation.id,
+                                 wake_workers=bool(result.messages) and inbound.kind != InboundKind.TIMER)
         self.hot.save(conn, conversation.id, outcome.state, outcome.journey.model_dump_json(),
                       conversation.version + 1, now)
         return result
