@@ -369,9 +369,11 @@ def test_random_bytes_never_raise(classifier: Classifier) -> None:
 def test_one_megabyte_is_handled_quickly(classifier: Classifier) -> None:
     text = "how do I connect my amazon account? " * 30_000 + os.urandom(64).hex()
     assert len(text) > 1_000_000
-    start = time.perf_counter()
+    # This thread's CPU time, not the wall clock: the suite runs in parallel on a shared machine, and what
+    # is checked is the work done (the text is cut before it is read), not how busy the machine is.
+    start = time.thread_time()
     u = classifier.understand(text)
-    assert time.perf_counter() - start < 0.1
+    assert time.thread_time() - start < 0.1
     assert u.topics[0] is Topic.CONNECT_START
 
 
