@@ -93,6 +93,17 @@ class Settings(BaseSettings):
     sync_simulator: bool | None = None
     sync_simulated_duration: str = "10m"
 
+    # Slack (bot/channels/slack): on when both the bot token and the signing secret are set. SLACK_API_URL is the
+    # Web API base (a local fake in tests and demos); SLACK_TRIAGE_CHANNEL the channel id where case cards go;
+    # SLACK_TEAM_ORGS maps a customer's Slack team id to their organization ({"T0123": "acme"}); SLACK_APP_TOKEN
+    # (xapp-) runs Socket Mode (`python -m bot slack socket`) instead of the public Events URL.
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_triage_channel: str | None = None
+    slack_team_orgs: dict[str, str] = {}
+
     @field_validator("case_sla", "link_nudge_after", "sync_stall_after", "sync_simulated_duration")
     @classmethod
     def _duration(cls, value: str) -> str:
@@ -114,6 +125,10 @@ class Settings(BaseSettings):
     @property
     def amazon_live(self) -> bool:
         return bool(self.amazon_client_id and self.amazon_client_secret and self.amazon_redirect_uri)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
 
     @property
     def public_url(self) -> str:

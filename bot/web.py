@@ -19,6 +19,8 @@ from bot.amazon.routes import amazon_router
 from bot.amazon.sandbox.app import create_sandbox
 from bot.app import Services, build_services
 from bot.channels.inapp.routes import inapp_router
+from bot.channels.slack.bolt import build_slack
+from bot.channels.slack.routes import slack_router
 from bot.config import Settings
 from bot.operations import operations_router
 from bot.store.db import is_sqlite
@@ -41,6 +43,8 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
             thread = threading.Thread(target=run_worker, args=(built,), kwargs={"stop": stop}, daemon=True)
             thread.start()
         yield
+        if slack is not None:
+            await slack.handler.drain()  # turns already acked to Slack finish before the process goes
         stop.set()
         if thread:
             thread.join(timeout=5)
@@ -59,6 +63,10 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
     app.include_router(inapp_router(built))
     app.include_router(amazon_router(built))
     app.include_router(sync_router(built))
+    slack = build_slack(built) if settings.slack_enabled else None
+    if slack is not None:
+        app.state.slack = slack
+        app.include_router(slack_router(slack, settings.slack_signing_secret or ""))
 
     if not settings.amazon_live and settings.sandbox_url == f"{settings.public_url}/sandbox":
         sandbox = create_sandbox(built.clock, redirect_uris=(built.engine.links.redirect_uri,),

@@ -40,7 +40,8 @@ def postgres_reason() -> str | None:
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DATABASE_URL", "BASE_URL", "AMAZON_CLIENT_ID", "AMAZON_CLIENT_SECRET", "AMAZON_REDIRECT_URI",
                  "SPAPI_APPLICATION_ID", "TOKEN_ENCRYPTION_KEYS", "AMAZON_SANDBOX_URL", "OUTBOX_CUSTOMER_URL",
-                 "OUTBOX_STRATEGIST_URL", "OUTBOX_AGENT_URL", "LOG_FORMAT", "TIMER_POLL_SECONDS"):
+                 "OUTBOX_STRATEGIST_URL", "OUTBOX_AGENT_URL", "LOG_FORMAT", "TIMER_POLL_SECONDS", "SLACK_BOT_TOKEN",
+                 "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "SLACK_TRIAGE_CHANNEL", "SLACK_TEAM_ORGS"):
         monkeypatch.delenv(name, raising=False)
 
 
