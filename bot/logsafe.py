@@ -1,4 +1,4 @@
-"""Keeps secrets out of log lines: link tokens, OAuth state and codes, Amazon tokens, client secrets.
+"""Keeps secrets out of log lines: link tokens, OAuth state and codes, Amazon and Slack tokens, client secrets.
 
 The filter belongs on handlers (a filter on a logger sees only that logger's own records, not
 those of its children such as httpx or uvicorn), so `install` puts it on every handler of the
@@ -13,10 +13,11 @@ import re
 _PARAMS = r"state|code|spapi_oauth_code|code_verifier|code_challenge|refresh_token|access_token|client_secret"
 _SECRETS = re.compile(rf"(/connect/|[?&\s](?:{_PARAMS})=)[^&\s\"']+")
 _AMAZON_TOKENS = re.compile(r"Atz[ar]\|[^\s\"'&]+")  # Amazon access and refresh tokens start like this
+_SLACK_TOKENS = re.compile(r"\bx(?:ox[abposre]|app)-[A-Za-z0-9-]+")  # bot, user, app-level and config tokens
 
 
 def redact(text: str) -> str:
-    return _AMAZON_TOKENS.sub("[redacted]", _SECRETS.sub(r"\1[redacted]", text))
+    return _SLACK_TOKENS.sub("[redacted]", _AMAZON_TOKENS.sub("[redacted]", _SECRETS.sub(r"\1[redacted]", text)))
 
 
 def _redact_arg(arg: object) -> object:

@@ -38,8 +38,9 @@ def slack_router(slack: SlackApp, signing_secret: str) -> APIRouter:
         if len(raw) > MAX_BODY:
             log.warning("Slack request refused: body of %d bytes is over the limit", len(raw))
             return JSONResponse({"error": "request too large"}, status_code=413)
-        if not verifier.is_valid(raw, request.headers.get("x-slack-request-timestamp", ""),
-                                 request.headers.get("x-slack-signature", "")):
+        timestamp = request.headers.get("x-slack-request-timestamp", "")
+        signature = request.headers.get("x-slack-signature", "")
+        if not (timestamp.isdigit() and signature and verifier.is_valid(raw, timestamp, signature)):
             log.warning("Slack request refused: missing, forged or stale signature (from %s)",
                         request.client.host if request.client else "unknown")
             return JSONResponse({"error": "invalid request"}, status_code=401)
