@@ -49,7 +49,8 @@ class SlackRig:
         """Every task the acks left behind has finished (turns, button updates, lookups)."""
         portal = self.client.portal
         assert portal is not None
-        portal.call(self.client.app.state.slack.handler.drain)  # type: ignore[attr-defined]
+        drain = self.client.app.state.slack.handler.drain  # type: ignore[attr-defined]
+        portal.call(drain)
 
     def deliver(self) -> int:
         """What the worker does: deliver every due outbox row; returns how many were handled."""
