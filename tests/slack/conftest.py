@@ -31,7 +31,9 @@ class SlackRig:
     outbox: Outbox
 
     def send(self, body: bytes, content_type: str, **signing: Any) -> httpx.Response:
-        return self.client.post("/slack/events", content=body, headers=signed(body, content_type, **signing))
+        response: httpx.Response = self.client.post("/slack/events", content=body,
+                                                    headers=signed(body, content_type, **signing))
+        return response
 
     def event(self, payload: dict[str, Any], **signing: Any) -> httpx.Response:
         response = self.send(*as_json(payload), **signing)
