@@ -136,6 +136,9 @@ class FakeSlack:
             if method == "conversations.replies":
                 found = [m for m in found if m.get("thread_ts") == body.get("ts") or m["ts"] == body.get("ts")]
             return {"ok": True, "messages": list(reversed(found)), "has_more": False}
+        if method == "conversations.open":
+            users = str(body.get("users") or "")
+            return {"ok": True, "channel": {"id": "D" + users[1:] if users else str(body.get("channel"))}}
         if method == "views.open":
             return {"ok": True, "view": {"id": "VMODAL0001", **(body.get("view") or {})}}
         return {"ok": True}

@@ -43,7 +43,7 @@ def build_slack(services: Services, on_messages: Callable[[], None] = lambda: No
     settings = services.settings
     assert settings.slack_bot_token and settings.slack_signing_secret, "Slack is not configured"
     client = slack_client(settings.slack_bot_token, settings.slack_api_url)
-    bolt = AsyncApp(client=client, token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret,
+    bolt = AsyncApp(client=client, signing_secret=settings.slack_signing_secret,
                     process_before_response=False, logger=logging.getLogger("connectbot.slack.bolt"))
     handler = Handler(services, client, SlackStore(services.db), Seen(), Names(client), on_messages)
     agents = Agents(handler)

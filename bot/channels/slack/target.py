@@ -14,8 +14,7 @@ dead -> refused (a dead letter, one alert); anything else -> try again with the 
 from __future__ import annotations
 
 import logging
-import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -49,7 +48,8 @@ class SlackTarget:
         self.triage = settings.slack_triage_channel or ""
         self.client = client or WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url,
                                           timeout=int(max(settings.outbox_timeout_seconds, 1)))
-        self.held: dict[str, float] = {}  # method -> monotonic time until which Slack asked us to wait
+        self.held: dict[str, datetime] = {}  # method -> until when Slack asked us to wait (429 Retry-After)
+        self.now = datetime.now(UTC)  # of the delivery in progress (the outbox's clock)
         self.people = {cases.backup, cases.default_route, *cases.routes.values()}
         self._resolved: dict[str, str] = {}  # user id -> the id of the DM with them (for reading its history)
 
@@ -60,6 +60,7 @@ class SlackTarget:
         self.fallback.close()
 
     def deliver(self, envelope: Envelope, now: datetime) -> Result:
+        self.now = now
         if envelope.audience == Audience.CUSTOMER.value and envelope.channel == Channel.SLACK.value:
             result = self._customer(envelope, now)
         elif envelope.audience == Audience.STRATEGIST.value and self.triage:
@@ -171,19 +172,20 @@ class SlackTarget:
 
     def _call(self, method: str, **args: Any) -> dict[str, Any] | TryAgain | Refused:
         """One Web API call, with Slack's refusals translated into outbox results."""
-        waiting = self.held.get(method, 0.0) - time.monotonic()
-        if waiting > 0:
-            return TryAgain(f"{method} is rate limited by Slack for {waiting:.0f} s more", 429,
-                            timedelta(seconds=waiting))
+        held = self.held.get(method)
+        if held is not None and held > self.now:
+            waiting = held - self.now
+            return TryAgain(f"{method} is rate limited by Slack for {waiting.total_seconds():.0f} s more", 429,
+                            waiting)
         try:
             response = getattr(self.client, method.replace(".", "_"))(**args)
         except SlackApiError as exc:
             status = exc.response.status_code
             error = str(exc.response.get("error") or f"HTTP {status}")
             if status == 429 or error == "ratelimited":
-                after = retry_after(str(exc.response.headers.get("Retry-After", "") or ""), datetime.now()) \
-                    or timedelta(seconds=1)
-                self.held[method] = time.monotonic() + after.total_seconds()
+                headers = {str(k).lower(): str(v) for k, v in (exc.response.headers or {}).items()}
+                after = retry_after(headers.get("retry-after"), self.now) or timedelta(seconds=1)
+                self.held[method] = self.now + after
                 return TryAgain(f"Slack rate limited {method} (retry after {after.total_seconds():.0f} s)", 429, after)
             if error in PERMANENT:
                 return Refused(f"Slack refused {method}: {error}", status)
