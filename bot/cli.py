@@ -1,4 +1,4 @@
-"""`python -m bot ...`: serve, worker, chat, flows, db, regions, bench."""
+"""`python -m bot ...`: serve, worker, chat, flows, db, regions, bench, slack."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ flows_app = typer.Typer(no_args_is_help=True, help="Inspect the conversation flo
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
 keys_app = typer.Typer(no_args_is_help=True, help="Encryption keys for stored Amazon refresh tokens.")
+slack_app = typer.Typer(no_args_is_help=True, help="Slack: Socket Mode for local development.")
 app.add_typer(flows_app, name="flows")
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 app.add_typer(keys_app, name="keys")
+app.add_typer(slack_app, name="slack")
 
 
 def _fail(message: str) -> None:
@@ -62,6 +64,24 @@ def serve(host: str = "127.0.0.1", port: int = 8000, log_format: LogFormat = Non
     # log_config=None: uvicorn's loggers keep ours (one format, secrets redacted by the handler's filter).
     config = uvicorn.Config(web, host=host, port=port, log_level="info", log_config=None)
     uvicorn.Server(config).run()
+
+
+@slack_app.command("socket")
+def slack_socket(log_format: LogFormat = None) -> None:
+    """Answer Slack over Socket Mode (SLACK_APP_TOKEN, xapp-) with the worker in-process: no public URL needed."""
+    import asyncio
+
+    from bot.app import StartupError, build_services
+    from bot.channels.slack.socket import SocketModeUnavailable, check, run_socket_mode
+    from bot.config import load_settings
+
+    _setup_logs(log_format)
+    try:
+        services = build_services(load_settings())
+        check(services)
+        asyncio.run(run_socket_mode(services))
+    except (StartupError, SocketModeUnavailable) as exc:
+        _fail(str(exc))
 
 
 @app.command()
