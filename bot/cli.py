@@ -297,6 +297,17 @@ def bench_outbox(
     raise typer.Exit(run_outbox(database_url, rate, seconds, workers))
 
 
+@bench_app.command("slack")
+def bench_slack(
+    events: int = 3000,
+    database_url: Annotated[str | None, typer.Option(help="default: a throw-away SQLite file")] = None,
+) -> None:
+    """Signed Slack events acked per second and p50/p99 ack time, ours against bare bolt; every event answered once."""
+    from bot.bench.slack import run_slack
+
+    raise typer.Exit(run_slack(events, database_url))
+
+
 @bench_app.command("understanding")
 def bench_understanding(
     path: Annotated[Path, typer.Argument()] = Path("tests/eval/first_messages.jsonl"),

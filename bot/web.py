@@ -7,6 +7,7 @@ with no Amazon credentials, the local Amazon stand-in under /sandbox.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -42,6 +43,9 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
         if in_process_timers:
             thread = threading.Thread(target=run_worker, args=(built,), kwargs={"stop": stop}, daemon=True)
             thread.start()
+        # Everything built so far (classifier, templates, flows) lives as long as the process: kept out of the
+        # collector's full passes, which would otherwise walk it and stall every request in flight.
+        gc.freeze()
         yield
         if slack is not None:
             await slack.handler.drain()  # turns already acked to Slack finish before the process goes

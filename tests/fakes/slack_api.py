@@ -69,6 +69,11 @@ class FakeSlack:
         with self.lock:
             return [m for msgs in self.messages.values() for m in msgs]
 
+    def posted_outbox_ids(self) -> list[str]:
+        """The outbox id in the marker of every chat.postMessage call (duplicates kept)."""
+        return [str((c.body.get("metadata") or {}).get("event_payload", {}).get("outbox_id"))
+                for c in self.called("chat.postMessage")]
+
     def wait_for(self, method: str, count: int, timeout: float = 5.0) -> list[Call]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -170,9 +175,15 @@ def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             auth = self.headers.get("Authorization", "")
             token = auth.removeprefix("Bearer ").strip() if auth else str(body.pop("token", ""))
             method = parts.path.removeprefix("/api/").strip("/")
+            if method == "_posted":  # for a process that cannot see `fake`: each posted row's outbox id, once
+                self._send(200, {"ok": True, "outbox_ids": fake.posted_outbox_ids()}, {})
+                return
             if fake.delay_seconds:
                 time.sleep(fake.delay_seconds)
             status, answer, headers = fake.answer(method, token, body)
+            self._send(status, answer, headers)
+
+        def _send(self, status: int, answer: dict[str, Any], headers: dict[str, str]) -> None:
             data = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -205,3 +216,14 @@ def fake_slack_server() -> Iterator[FakeSlack]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def main() -> None:
+    """`python -m tests.fakes.slack_api`: the fake on its own (benches, demos); prints its URL, runs until killed."""
+    with fake_slack_server() as fake:
+        print(f"URL {fake.url}", flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -28,7 +28,7 @@ from bot.types import ConversationKey, Inbound, InboundKind
 
 log = logging.getLogger("connectbot.slack")
 
-TURNS_AT_ONCE = 4
+TURNS_AT_ONCE = 2
 T = TypeVar("T")
 
 
