@@ -11,6 +11,7 @@ Posted messages are kept per channel with their metadata, so `conversations.hist
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -221,7 +222,8 @@ def fake_slack_server() -> Iterator[FakeSlack]:
 def main() -> None:
     """`python -m tests.fakes.slack_api`: the fake on its own (benches, demos); prints its URL, runs until killed."""
     with fake_slack_server() as fake:
-        print(f"URL {fake.url}", flush=True)
+        sys.stdout.write(f"URL {fake.url}\n")
+        sys.stdout.flush()
         threading.Event().wait()
 
 
