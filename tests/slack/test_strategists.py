@@ -138,7 +138,8 @@ def test_a_strategist_answers_an_in_app_customer_from_the_triage_channel(rig: Sl
     rig.event(channel_message("Hello from Dana", channel=TRIAGE, user=STRATEGIST, team="THOME0001",
                               thread_ts=card["ts"]))
     rig.deliver()
-    response = rig.client.get("/api/chat/messages", params={"user": "w1", "org": "acme"})
-    said = [m for m in response.json()["messages"] if m.get("author")]
-    assert [(m["author"], m["text"]) for m in said] == [("Dana", "Hello from Dana")]
+    conversation = engine.conversation_id_for(web)
+    assert conversation is not None
+    said = [p for _, p in engine.outbox_after(conversation, 0) if p.get("author")]  # what the widget reads
+    assert [(p["author"], p["text"], p["audience"]) for p in said] == [("Dana", "Hello from Dana", "customer")]
     assert [p for p in rig.fake.posts() if p["channel"].startswith("D")] == []
