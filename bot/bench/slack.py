@@ -25,6 +25,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.bench.figures import Cuts, cuts, line, per_second, ratio
 from bot.bench.slack_server import SECRET
 
 CONNECTIONS = 50
@@ -39,11 +40,11 @@ class Figures:
 
     @property
     def per_second(self) -> float:
-        return self.acked / self.seconds if self.seconds else 0.0
+        return per_second(self.acked, self.seconds)
 
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else 0.0
+    @property
+    def cuts(self) -> Cuts:
+        return cuts(self.latencies_ms)
 
 
 def _bodies(n: int, tag: str) -> list[tuple[bytes, dict[str, str]]]:
@@ -155,13 +156,12 @@ def run_slack(events: int, database_url: str | None) -> int:
     twice = sum(n - 1 for n in per_row.values() if n > 1)
     database = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     print(f"Slack events, signed, {CONNECTIONS} connections, uvicorn on port 0, one process each ({database}):")
-    for name, f in (("bare bolt (ack only)", bare), ("connectbot", ours)):
-        print(f"  {name:22} {f.per_second:7.0f} acked/s   ack p50 {f.percentile(0.5):5.1f} ms   "
-              f"p99 {f.percentile(0.99):5.1f} ms   ({f.acked} acked, {f.failed} refused, {f.seconds:.1f} s)")
-    ratio = ours.per_second / bare.per_second if bare.per_second else 0.0
-    print(f"  ratio {ratio:.2f} of bare bolt's throughput (goal >= 0.5); p99 {ours.percentile(0.99):.1f} ms "
-          f"(goal < 60 ms)")
-    print(f"  answered: {len(per_row)} of {expected} acked events (warm-up included), {twice} posted twice, "
-          f"all answered {drained:.1f} s after the load ended")
-    ok = ratio >= 0.5 and ours.percentile(0.99) < 60 and len(per_row) == expected and twice == 0
+    for name, f in (("bare bolt", bare), ("connectbot", ours)):
+        line(name, f"{f.per_second:7.0f} acked/s", f"ack {f.cuts}", f"({f.acked} acked, {f.failed} refused, "
+                                                                    f"{f.seconds:.1f} s)")
+    share = ratio(ours.per_second, bare.per_second)
+    line("ratio", f"{share:.2f} of bare bolt's acks per second (goal >= 0.5); p99 {ours.cuts.p99:.1f} ms (goal < 60)")
+    line("answered", f"{len(per_row)} of {expected} acked events (warm-up included), {twice} posted twice, "
+                     f"all answered {drained:.1f} s after the load ended")
+    ok = share >= 0.5 and ours.cuts.p99 < 60 and len(per_row) == expected and twice == 0
     return 0 if ok else 1
