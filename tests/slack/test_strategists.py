@@ -143,3 +143,12 @@ def test_a_strategist_answers_an_in_app_customer_from_the_triage_channel(rig: Sl
     said = [p for _, p in engine.outbox_after(conversation, 0) if p.get("author")]  # what the widget reads
     assert [(p["author"], p["text"], p["audience"]) for p in said] == [("Dana", "Hello from Dana", "customer")]
     assert [p for p in rig.fake.posts() if p["channel"].startswith("D")] == []
+
+
+def test_a_strategist_slack_cannot_look_up_is_shown_by_id_and_the_reply_still_goes_out_once(rig: SlackRig) -> None:
+    card = _open_case(rig)
+    rig.event(channel_message("Looking into it", channel=TRIAGE, user="UNKNOWN01", team="THOME0001",
+                              thread_ts=card["ts"]))
+    rig.deliver()
+    assert [t for t in _dm_texts(rig) if "Looking into it" in t] == ["*UNKNOWN01* (Data Strategist): Looking into it"]
+    assert rig.fake.called("users.info")[-1].body["user"] == "UNKNOWN01"
