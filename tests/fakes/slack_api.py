@@ -53,6 +53,7 @@ class FakeSlack:
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> posted messages
     delay_seconds: float = 0.0
+    socket_url: str = ""  # what apps.connections.open hands out (tests/fakes/slack_socket.py)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: int = 0
 
@@ -100,6 +101,10 @@ class FakeSlack:
                 return failure.status, {"ok": False, "error": failure.error}, headers
             if method.startswith("respond/"):
                 return 200, {"ok": True}, {}
+            if method == "apps.connections.open":  # Socket Mode: an app-level token gets the WebSocket's URL
+                if not token.startswith("xapp-"):
+                    return 200, {"ok": False, "error": "invalid_auth"}, {}
+                return 200, {"ok": True, "url": self.socket_url}, {}
             if not token.startswith("xoxb-"):
                 return 200, {"ok": False, "error": "not_authed" if not token else "invalid_auth"}, {}
             if token.startswith("xoxb-revoked"):

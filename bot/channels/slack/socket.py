@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from dataclasses import dataclass
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.app import Services
-from bot.channels.slack.bolt import build_slack
+from bot.channels.slack.bolt import SlackApp, build_slack
 from bot.worker import run_worker
 
 log = logging.getLogger("connectbot.slack")
@@ -31,19 +32,40 @@ def check(services: Services) -> str:
     return token
 
 
-async def run_socket_mode(services: Services) -> None:
+@dataclass
+class SocketMode:
+    socket: AsyncSocketModeHandler
+    slack: SlackApp
+    stop: threading.Event
+    worker: threading.Thread | None
+
+    async def close(self) -> None:
+        await self.socket.close_async()  # type: ignore[no-untyped-call]
+        await self.slack.handler.drain()  # acked work finishes
+        self.stop.set()
+        if self.worker is not None:
+            await asyncio.to_thread(self.worker.join, 5)
+
+
+async def open_socket_mode(services: Services, with_worker: bool = True) -> SocketMode:
     token = check(services)
     if not services.settings.slack_signing_secret:  # bolt wants one; Socket Mode requests are never signed
         services.settings = services.settings.model_copy(update={"slack_signing_secret": "socket-mode"})
     slack = build_slack(services)
     stop = threading.Event()
-    worker = threading.Thread(target=run_worker, args=(services,), kwargs={"stop": stop}, daemon=True)
-    worker.start()
-    handler = AsyncSocketModeHandler(slack.bolt, token)
-    log.info("Slack Socket Mode: connecting")
+    worker = threading.Thread(target=run_worker, args=(services,), kwargs={"stop": stop}, daemon=True) \
+        if with_worker else None
+    if worker is not None:
+        worker.start()
+    socket = AsyncSocketModeHandler(slack.bolt, token)
+    await socket.connect_async()  # type: ignore[no-untyped-call]
+    log.info("Slack Socket Mode: connected")
+    return SocketMode(socket, slack, stop, worker)
+
+
+async def run_socket_mode(services: Services) -> None:
+    mode = await open_socket_mode(services)
     try:
-        await handler.start_async()  # type: ignore[no-untyped-call]
+        await asyncio.Event().wait()  # until interrupted
     finally:
-        await slack.handler.drain()
-        stop.set()
-        await asyncio.to_thread(worker.join, 5)
+        await mode.close()
