@@ -300,12 +300,13 @@ def bench_outbox(
 @bench_app.command("slack")
 def bench_slack(
     events: int = 3000,
+    rounds: int = 3,
     database_url: Annotated[str | None, typer.Option(help="default: a throw-away SQLite file")] = None,
 ) -> None:
     """Signed Slack events acked per second and p50/p99 ack time, ours against bare bolt; every event answered once."""
     from bot.bench.slack import run_slack
 
-    raise typer.Exit(run_slack(events, database_url))
+    raise typer.Exit(run_slack(events, database_url, rounds))
 
 
 @bench_app.command("understanding")
