@@ -152,3 +152,9 @@ def test_a_strategist_slack_cannot_look_up_is_shown_by_id_and_the_reply_still_go
     rig.deliver()
     assert [t for t in _dm_texts(rig) if "Looking into it" in t] == ["*UNKNOWN01* (Data Strategist): Looking into it"]
     assert rig.fake.called("users.info")[-1].body["user"] == "UNKNOWN01"
+
+
+def test_the_card_s_sla_counts_business_hours(make_rig: Any) -> None:
+    rig: SlackRig = make_rig(business_hours="Mon-Fri 09:00-18:00", case_sla="10h")
+    card = _open_case(rig)  # opened Monday 09:00: nine business hours that day, the tenth on Tuesday
+    assert "claim by Tue 6 Jan, 10:00 UTC" in str(card["blocks"])

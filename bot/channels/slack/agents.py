@@ -150,7 +150,7 @@ class Agents:
         policy, now = self.h.services.engine.cases, self.h.services.clock.now()
         listed = []
         for case in cases:
-            due = policy.reminder_due(case.opened_at.replace(tzinfo=case.opened_at.tzinfo or now.tzinfo))
+            due = policy.reminder_due(case.opened_at)
             listed.append({"id": case.id, "reason": case.reason, "status": case.status,
                            "claimed_by": case.claimed_by or "", "overdue": case.status == "open" and due < now,
                            "due": due.strftime("%a %-d %b, %H:%M UTC")})

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy import delete, insert, select, update
 
+from bot.clock import as_utc
 from bot.store.models import SlackCard, SlackPost
 from bot.store.rows import CASES, CONVERSATIONS, table
 from bot.types import Channel, ConversationKey
@@ -58,7 +59,7 @@ def _key(row: Any) -> ConversationKey:
 
 
 def _case(row: Any) -> CaseView:
-    return CaseView(row.id, row.conversation_id, row.status, row.reason, dict(row.packet), row.opened_at,
+    return CaseView(row.id, row.conversation_id, row.status, row.reason, dict(row.packet), as_utc(row.opened_at),
                     row.claimed_by, row.routed_to or "", row.escalated_at is not None, row.rating)
 
 
