@@ -221,6 +221,28 @@ def test_an_answer_lost_on_the_way_back_is_sent_again_and_shown_once(context: Br
     assert sum(PREREQUISITES in t for t in _texts(page)) == 1
 
 
+def test_offline_and_back_the_chat_says_so_and_loses_nothing(context: BrowserContext, server: Server,
+                                                            shots: Shots) -> None:
+    page = context.new_page()
+    _open(page, server)
+    _say(page, FIRST)
+    _bot_says(page, PREREQUISITES)
+    _settled(page)
+    context.set_offline(True)
+    status = page.locator("connectbot-chat .status")
+    _say(page, "Not sure")
+    page.get_by_role("button", name="Send again").wait_for(timeout=30_000)
+    expect(status).to_contain_text("Not sent")
+    expect(page.get_by_label("Your message")).to_have_value("")
+    page.screenshot(path=shots.path("10-offline"))
+    context.set_offline(False)
+    page.get_by_role("button", name="Send again").click()
+    _bot_says(page, "You can check both in the Amazon Ads console")  # the answer to "Not sure"
+    _settled(page)
+    assert _texts(page).count("Not sure") == 1
+    expect(page.locator("connectbot-chat .msg.failed")).to_have_count(0)
+
+
 def test_old_buttons_cannot_be_pressed_and_a_stale_answer_says_why(context: BrowserContext, server: Server) -> None:
     first = context.new_page()
     _open(first, server)
