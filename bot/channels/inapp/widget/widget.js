@@ -260,6 +260,7 @@
           // Refused (an old question, bad input): the message did not count, so it leaves the log.
           el.remove();
           this.mine.delete(body.client_message_id);
+          if (body.text !== undefined && !this.input.value) this.input.value = body.text;  // typed words are not lost
           this.notice(err.body.error || STRINGS.not_sent);
         } else {
           el.classList.add("failed");
