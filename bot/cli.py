@@ -285,11 +285,12 @@ def bench_stream(
     streams: int = 1000,
     database_url: Annotated[str | None, typer.Option(help="also run on PostgreSQL (a fresh schema, dropped after)")]
     = None,
+    concurrency: Annotated[int, typer.Option(help="SQLite: messages POSTed at a time")] = 8,
 ) -> None:
     """Open in-app streams on one web process, one message each: commit-to-arrival p50/p99, memory per stream."""
     from bot.bench.stream import run_stream_bench
 
-    raise typer.Exit(run_stream_bench(streams, database_url))
+    raise typer.Exit(run_stream_bench(streams, database_url, concurrency))
 
 
 @bench_app.command("understanding")
