@@ -111,6 +111,11 @@ def test_the_whole_journey_through_amazons_page_and_back(context: BrowserContext
     expect(page.locator("connectbot-chat .greeting")).to_contain_text("Hello, I am Connectbot")
     expect(page.get_by_label("Your message")).to_be_focused()
     page.screenshot(path=shots.path("02-greeting"))
+    # The host page styles every button (serif, upper case); none of it reaches into the widget.
+    host_button = page.get_by_role("button", name="Manage").first.evaluate("b => getComputedStyle(b).textTransform")
+    starter = page.get_by_role("button", name="Talk to a person")
+    assert host_button == "uppercase" and starter.evaluate("b => getComputedStyle(b).textTransform") == "none"
+    assert "Georgia" not in starter.evaluate("b => getComputedStyle(b).fontFamily")
 
     _say(page, FIRST)
     question = _bot_says(page, PREREQUISITES)
@@ -275,9 +280,14 @@ def test_a_strategists_reply_is_shown_as_a_persons(context: BrowserContext, serv
     _say(page, "I want to talk to a person")
     _bot_says(page, "Data Strategist")
     _settled(page)
+    page.keyboard.press("Escape")  # the customer closes the chat and waits
     server.strategist(_user(page), "demo", {"strategist": {"action": "claim", "by": "Priya Raman"}},
                       {"strategist": {"action": "reply", "by": "Priya Raman",
                                       "text": "Hi, Priya here. I can see your account; let's get it connected."}})
+    badge = page.locator("connectbot-chat .badge")
+    expect(badge).to_have_text("2")  # the claim and the reply, waiting on the closed launcher
+    page.get_by_role("button", name="Help with connecting Amazon").click()
+    expect(badge).to_be_hidden()
     reply = page.locator("connectbot-chat .msg.person", has_text="Priya here")
     reply.wait_for()
     expect(reply.locator(".who")).to_have_text("Priya Raman · Data Strategist")
