@@ -345,3 +345,33 @@ def test_keyboard_only(context: BrowserContext, server: Server) -> None:
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog")).to_be_hidden()
     assert page.evaluate(focused) == "launcher", "closing gives the focus back to the launcher"
+
+
+def test_after_a_server_restart_the_widget_carries_on_by_itself(context: BrowserContext,
+                                                                tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A restart drops the stream and, in the embedded default, changes the development secret (old tokens get
+    401): the widget reconnects, fetches a fresh identity from the host page and goes on, nothing lost or doubled."""
+    directory = tmp_path_factory.mktemp("restart")
+    page = context.new_page()
+    first = run_server(directory)
+    server = next(first)
+    port = int(server.base.rsplit(":", 1)[1])
+    _open(page, server)
+    _say(page, FIRST)
+    _bot_says(page, PREREQUISITES)
+    _settled(page)
+    next(first, None)  # stopped
+    again = run_server(directory, port)
+    next(again)
+    try:
+        page.get_by_role("button", name="Yes", exact=True).click()
+        _bot_says(page, MARKETPLACES)
+        _settled(page)
+        texts = _texts(page)
+        assert texts[0] == FIRST and texts.count("Yes") == 1 and len(texts) == len(set(texts))
+        page.reload()
+        _bot_says(page, MARKETPLACES)
+        _settled(page)
+        assert _texts(page) == texts
+    finally:
+        next(again, None)
