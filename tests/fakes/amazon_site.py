@@ -19,7 +19,7 @@ from bot.amazon.sandbox.grants import SANDBOX_CLIENT_SECRET
 from bot.app import Services
 from bot.channels.scripted_browser import Decision, ScriptedBrowser
 from bot.clock import ManualClock
-from bot.loopback import LocalServer, Rerouted
+from bot.loopback import LocalServer, Rerouted, stop_servers
 from bot.store.rows import AttemptRow
 from bot.types import ConversationKey
 from bot.web import create_app
@@ -93,5 +93,4 @@ def running_site(make_services: ServicesFactory, *, sandbox_secret: str | None =
         yield Site(services, clock, sandbox, sandbox_origin, http, ScriptedBrowser(http), routes)
     finally:
         http.close()
-        app.stop()
-        amazon.stop()
+        stop_servers(app, amazon)
