@@ -18,7 +18,9 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, e
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, Server, Shots, browser_reason, run_server  # noqa: E402
 
 REASON = browser_reason()
-pytestmark = [pytest.mark.browser, pytest.mark.slow, *([pytest.mark.skip(reason=REASON)] if REASON else [])]
+# One xdist worker for the module: one server and one browser, not one per worker.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("widget_browser"),
+              *([pytest.mark.skip(reason=REASON)] if REASON else [])]
 
 FIRST = "hi, we're a vendor and want to connect"
 PREREQUISITES = "Are both true?"
