@@ -116,6 +116,16 @@ class Settings(BaseSettings):
     # notification was lost.
     inapp_keepalive_seconds: float = 15.0
     inapp_stream_poll_seconds: float = 5.0
+    # The support console (/console, bot/channels/console): staff sign in with OpenID Connect. With no issuer,
+    # a local stand-in provider answers at /idp (demos and tests only). Roles come from the ID token's `roles`
+    # claim or from CONSOLE_ROLES, JSON of email or group -> agent | strategist. The session cookie is signed
+    # with CONSOLE_SESSION_SECRET (made per run when unset) and lasts CONSOLE_SESSION_HOURS.
+    console_oidc_issuer: str | None = None
+    console_oidc_client_id: str | None = None
+    console_oidc_client_secret: str | None = None
+    console_roles: str = ""
+    console_session_secret: str | None = None
+    console_session_hours: float = 8.0
     # Rate limits per minute (0: none), counted in the database so every web process shares them.
     rate_limit_identity_per_minute: int = 120
     rate_limit_ip_per_minute: int = 600

@@ -3,7 +3,8 @@
 Routers: operations (health, readiness, metrics), the in-app chat (bot/channels/inapp: the widget and its
 pages, the chat API), Amazon's
 short links and OAuth callbacks (bot/amazon/routes.py), the signed sync webhook (bot/sync), and,
-with no Amazon credentials, the local Amazon stand-in under /sandbox.
+with no Amazon credentials, the local Amazon stand-in under /sandbox; the support console under
+/console (bot/channels/console) and, with no CONSOLE_OIDC_ISSUER, its stand-in identity provider under /idp.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fastapi.responses import JSONResponse
 from bot.amazon.routes import amazon_router, back_to_chat
 from bot.amazon.sandbox.app import create_sandbox
 from bot.app import Services, StartupError, build_services
+from bot.channels.console.mount import mount_console
 from bot.channels.inapp.hub import StreamHub
 from bot.channels.inapp.identity import IdentityConfigError, verifier_for
 from bot.channels.inapp.pages import pages_router
@@ -105,4 +107,5 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
                                  stylesheet_url=STYLESHEET_PATH, back=back_to_chat(built))
         app.state.sandbox = sandbox
         app.mount("/sandbox", sandbox.app)
+    mount_console(app, built)
     return app

@@ -1,0 +1,1 @@
+"""The support console: staff sign in with OpenID Connect, see the queue and conversations, and act on cases."""

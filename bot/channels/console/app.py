@@ -1,0 +1,164 @@
+"""The support console as an ASGI app mounted at /console: sign-in, the queue, a conversation and its actions.
+
+Sign-in is OpenID Connect's code flow through Authlib (discovery, PKCE S256, state and nonce kept in the
+session and checked on the way back, the ID token's signature, issuer, audience and expiry checked).
+Every POST carries the session's CSRF token; every action goes through the engine as the inbound a
+script or Slack would send, so the case records who and when and the Slack card follows.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from anyio import to_thread
+from authlib.integrations.starlette_client import OAuth, OAuthError
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.middleware.sessions import SessionMiddleware
+
+from bot.app import Services
+from bot.channels.console import views
+from bot.channels.console.staff import Staff, csrf_ok, current, parse_roles, role_of, start_session
+from bot.engine import BadInput
+from bot.runner import UnknownChoice
+from bot.types import Inbound, InboundKind
+from flows.handoff import RETURN_STEPS
+
+TEMPLATES = Path(__file__).resolve().parents[3] / "flows" / "templates" / "console"
+MAX_NOTE = 4000
+
+
+@dataclass(frozen=True)
+class OidcClient:
+    issuer: str
+    client_id: str
+    client_secret: str
+    transport: httpx.AsyncBaseTransport | None = None  # the embedded stand-in is called in process
+
+
+def _local(public_url: str) -> bool:
+    return (urlsplit(public_url).hostname or "") in ("localhost", "127.0.0.1", "::1")
+
+
+def create_console(built: Services, oidc: OidcClient) -> FastAPI:
+    settings = built.settings
+    roles = parse_roles(settings.console_roles)
+    lifetime = timedelta(hours=settings.console_session_hours)
+    pages = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["j2"]))
+    callback = f"{settings.public_url}/console/callback"
+    oauth = OAuth()
+    client_kwargs: dict[str, Any] = {"scope": "openid email profile", "code_challenge_method": "S256"}
+    if oidc.transport is not None:
+        client_kwargs["transport"] = oidc.transport
+    oauth.register("staff", client_id=oidc.client_id, client_secret=oidc.client_secret,
+                   server_metadata_url=f"{oidc.issuer.rstrip('/')}/.well-known/openid-configuration",
+                   client_kwargs=client_kwargs)
+    provider = oauth.create_client("staff")
+    app = FastAPI(title="connectbot console", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(SessionMiddleware, secret_key=settings.console_session_secret or secrets.token_urlsafe(32),
+                       session_cookie="connectbot_console", max_age=int(lifetime.total_seconds()), path="/console",
+                       same_site="lax", https_only=not _local(settings.public_url))
+
+    def page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
+        shown = pages.get_template(f"{name}.html.j2").render(**values)
+        return HTMLResponse(shown, status_code=status, headers={"Cache-Control": "no-store"})
+
+    def who(request: Request) -> Staff | None:
+        return current(request.session, built.clock.now(), lifetime)
+
+    def to_sign_in() -> RedirectResponse:
+        return RedirectResponse("/console/login", status_code=303)
+
+    @app.get("/login", response_model=None)
+    async def login(request: Request) -> Response:
+        return await provider.authorize_redirect(request, callback)  # type: ignore[no-any-return]
+
+    @app.get("/callback", response_model=None)
+    async def signed_in(request: Request) -> Response:
+        try:
+            token = await provider.authorize_access_token(request)
+        except (OAuthError, httpx.HTTPError, ValueError):
+            return page("refused", 400, reason="sign_in_failed")
+        claims = dict(token.get("userinfo") or {})
+        role = role_of(claims, roles)
+        if role is None:
+            request.session.clear()
+            return page("refused", 403, reason="no_role")
+        staff = Staff(str(claims.get("sub", "")), str(claims.get("name") or claims.get("email") or ""),
+                      str(claims.get("email") or ""), role)
+        start_session(request.session, staff, built.clock.now())
+        return RedirectResponse("/console/", status_code=303)
+
+    @app.post("/logout", response_model=None)
+    async def logout(request: Request) -> Response:
+        form = await request.form()
+        if not csrf_ok(request.session, str(form.get("csrf") or "")):
+            return page("refused", 403, reason="csrf")
+        request.session.clear()
+        return page("signed_out")
+
+    @app.get("/", response_model=None)
+    def queue_page(request: Request, channel: str = "", org: str = "", step: str = "", account_type: str = "",
+                   q: str = "") -> Response:
+        me = who(request)
+        if me is None:
+            return to_sign_in()
+        filters = views.Filters(channel, org[:200], step[:120], account_type[:16], q[:200])
+        cases, live = views.queue(built.db, filters, me.name, built.clock.now())
+        return page("queue", me=me, cases=cases, live=live, filters=filters, csrf=request.session["csrf"])
+
+    @app.get("/c/{conversation_id}", response_model=None)
+    def conversation_page(request: Request, conversation_id: int) -> Response:
+        me = who(request)
+        if me is None:
+            return to_sign_in()
+        shown = views.conversation(built.db, conversation_id)
+        if shown is None:
+            return page("refused", 404, reason="not_found")
+        return page("conversation", me=me, c=shown, csrf=request.session["csrf"], steps=list(RETURN_STEPS),
+                    once=secrets.token_urlsafe(16))
+
+    @app.post("/c/{conversation_id}/{action}", response_model=None)
+    async def act(request: Request, conversation_id: int, action: str) -> Response:
+        me = who(request)
+        if me is None:
+            return to_sign_in()
+        form = await request.form()
+        if not csrf_ok(request.session, str(form.get("csrf") or "")):
+            return page("refused", 403, reason="csrf")
+        if action not in ("handoff", "claim", "reply", "return", "resolve"):
+            return page("refused", 404, reason="not_found")
+        if not me.may(action):
+            return page("refused", 403, reason="role")
+        key = built.engine.conversation_key(conversation_id)
+        once = str(form.get("once") or "")
+        if key is None or not 8 <= len(once) <= 64:
+            return page("refused", 400, reason="bad_form")
+        text = str(form.get("text") or "")[:MAX_NOTE].strip()
+        if action == "reply" and not text:
+            return page("refused", 400, reason="empty_reply")
+        data: dict[str, Any] = {"action": action, "by": me.name}
+        if action == "handoff":
+            data["note"] = text
+        elif action == "reply":
+            data["text"] = text
+        elif action == "return":
+            step = str(form.get("to_step") or "")
+            data["to_step"] = step if step in RETURN_STEPS else ""
+        kind = InboundKind.AGENT if action == "handoff" else InboundKind.STRATEGIST
+        # The form's one-time token makes the idempotency key: a double submit is handled once.
+        inbound = Inbound(kind, f"console:{conversation_id}:{action}:{once}", text=text, data=data)
+        try:
+            await to_thread.run_sync(built.engine.handle, key, inbound)
+        except (BadInput, UnknownChoice):
+            return page("refused", 409, reason="not_now")
+        return RedirectResponse(f"/console/c/{conversation_id}", status_code=303)
+
+    return app

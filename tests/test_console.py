@@ -1,0 +1,142 @@
+"""The support console over real HTTP, signed in through the stand-in OpenID provider: the work and the refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from bot.app import Services
+from bot.loopback import LocalServer
+from bot.store.rows import CASES
+from bot.web import create_app
+from tests.conftest import ServicesFactory
+from tests.fakes.host_app import bearer, sign
+from tests.fakes.staff_browser import PUBLIC, StaffBrowser
+
+RELAYED = "Your account is linked now, please try the sync again"
+
+
+@contextmanager
+def serving(services: Services) -> Iterator[str]:
+    server = LocalServer(create_app(services.settings, services=services, run_timers=False))
+    origin = server.start()
+    try:
+        yield origin
+    finally:
+        server.stop()
+
+
+@contextmanager
+def browser(origin: str) -> Iterator[StaffBrowser]:
+    staff = StaffBrowser(origin)
+    try:
+        yield staff
+    finally:
+        staff.close()
+
+
+def _customer_says(origin: str, services: Services, mid: str, text: str) -> int:
+    sent = httpx.post(f"{origin}/api/chat/messages", json={"client_message_id": mid, "text": text},
+                      headers=bearer(sign(services.clock)))
+    assert sent.status_code == 200, sent.text
+    return int(sent.json()["conversation"].removeprefix("c-"))
+
+
+def _history(origin: str, services: Services) -> list[dict[str, object]]:
+    got = httpx.get(f"{origin}/api/chat/messages", headers=bearer(sign(services.clock)))
+    assert got.status_code == 200
+    messages: list[dict[str, object]] = got.json()["messages"]
+    return messages
+
+
+def _case(services: Services, conversation_id: int) -> dict[str, object]:
+    with services.db.connect() as conn:
+        row = conn.execute(select(CASES).where(CASES.c.conversation_id == conversation_id)
+                           .order_by(CASES.c.id.desc())).first()
+    assert row is not None
+    return dict(row._mapping)
+
+
+def test_an_agent_hands_off_and_a_strategist_works_the_case_to_the_customers_widget(
+        make_services: ServicesFactory) -> None:
+    services = make_services(base_url=PUBLIC)
+    with serving(services) as origin, browser(origin) as alice, browser(origin) as sam:
+        conversation = _customer_says(origin, services, "m1", "hi, we're a vendor and want to connect")
+        queue = alice.sign_in("alice")
+        assert queue.status_code == 200 and "Agent Alice (agent)" in queue.text
+        assert f'href="/console/c/{conversation}"' in queue.text, "the live conversation is in the queue"
+        assert "Claim" not in alice.http.get(f"/console/c/{conversation}").text, "an agent is offered no claim"
+
+        handed = alice.act(conversation, "handoff", text="asks about vendor central access")
+        assert handed.status_code == 303
+        case = _case(services, conversation)
+        assert case["status"] == "open" and case["reason"] == "agent_handoff"
+
+        queue = sam.sign_in("sam")
+        assert "Strategist Sam (strategist)" in queue.text and f"case-{case['id']}" in queue.text
+        assert sam.act(conversation, "claim").status_code == 303
+        claimed = _case(services, conversation)
+        assert claimed["status"] == "claimed" and claimed["claimed_by"] == "Strategist Sam"
+
+        form = sam.form(conversation)
+        for _ in range(2):  # a double submit of the same form is relayed once
+            sent = sam.http.post(f"/console/c/{conversation}/reply", data={**form, "text": RELAYED})
+            assert sent.status_code == 303
+        relayed = [m for m in _history(origin, services) if RELAYED in str(m.get("text"))]
+        assert len(relayed) == 1, "the customer sees the reply exactly once"
+        page = sam.http.get(f"/console/c/{conversation}").text
+        assert RELAYED in page and "asks about vendor central access" in page
+
+        assert sam.act(conversation, "return", to_step="region").status_code == 303
+        returned = _case(services, conversation)
+        assert returned["status"] == "returned" and returned["closed_at"] is not None
+
+
+def test_a_strategist_resolves_a_case(make_services: ServicesFactory) -> None:
+    services = make_services(base_url=PUBLIC)
+    with serving(services) as origin, browser(origin) as sam:
+        conversation = _customer_says(origin, services, "m1", "hi, we're a vendor and want to connect")
+        sam.sign_in("sam")
+        assert sam.act(conversation, "handoff", text="stuck").status_code == 303
+        assert sam.act(conversation, "resolve").status_code == 303
+        assert _case(services, conversation)["status"] == "resolved"
+
+
+def test_who_may_not_act(make_services: ServicesFactory) -> None:
+    services = make_services(base_url=PUBLIC)
+    with serving(services) as origin, browser(origin) as alice, browser(origin) as nobody:
+        conversation = _customer_says(origin, services, "m1", "hi, we're a vendor and want to connect")
+        anonymous = nobody.http.get(f"/console/c/{conversation}")
+        assert anonymous.status_code == 303 and anonymous.headers["location"] == "/console/login"
+        posted = nobody.http.post(f"/console/c/{conversation}/handoff", data={"text": "x"})
+        assert posted.status_code == 303 and posted.headers["location"] == "/console/login"
+        as_customer = nobody.http.get("/console/", headers=bearer(sign(services.clock)))
+        assert as_customer.status_code == 303, "a customer's in-app token never opens the console"
+
+        alice.sign_in("alice")
+        assert alice.act(conversation, "handoff").status_code == 303
+        refused = alice.act(conversation, "claim")
+        assert refused.status_code == 403 and "role does not allow" in refused.text
+        assert _case(services, conversation)["status"] == "open"
+
+        form = alice.form(conversation)
+        forged = alice.http.post(f"/console/c/{conversation}/handoff", data={**form, "csrf": "forged"})
+        missing = alice.http.post(f"/console/c/{conversation}/handoff",
+                                  data={k: v for k, v in form.items() if k != "csrf"})
+        assert forged.status_code == 403 and missing.status_code == 403
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_session_expires_on_the_service_clock(make_services: ServicesFactory) -> None:
+    services = make_services(base_url=PUBLIC, console_session_hours=1.0)
+    with serving(services) as origin, browser(origin) as alice:
+        alice.sign_in("alice")
+        assert alice.http.get("/console/").status_code == 200
+        services.clock.advance(timedelta(hours=1, minutes=1))  # type: ignore[attr-defined]
+        expired = alice.http.get("/console/")
+        assert expired.status_code == 303 and expired.headers["location"] == "/console/login"
