@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Services
+from bot.channels.console.idp import STANDIN_CLIENT_ID, STANDIN_CLIENT_SECRET
 from bot.loopback import LocalServer
 from bot.store.rows import CASES
 from bot.web import create_app
 from tests.conftest import ServicesFactory
 from tests.fakes.host_app import bearer, sign
-from tests.fakes.staff_browser import PUBLIC, StaffBrowser
+from tests.fakes.staff_browser import PUBLIC, StaffBrowser, hidden_fields
 
 RELAYED = "Your account is linked now, please try the sync again"
 
@@ -68,6 +69,8 @@ def test_an_agent_hands_off_and_a_strategist_works_the_case_to_the_customers_wid
     with serving(services) as origin, browser(origin) as alice, browser(origin) as sam:
         conversation = _customer_says(origin, services, "m1", "hi, we're a vendor and want to connect")
         queue = alice.sign_in("alice")
+        cookie = next(v for k, v in queue.request.headers.items() if k == "cookie")
+        assert "connectbot_console=" in cookie
         assert queue.status_code == 200 and "Agent Alice (agent)" in queue.text
         assert f'href="/console/c/{conversation}"' in queue.text, "the live conversation is in the queue"
         assert "Claim" not in alice.http.get(f"/console/c/{conversation}").text, "an agent is offered no claim"
@@ -90,7 +93,9 @@ def test_an_agent_hands_off_and_a_strategist_works_the_case_to_the_customers_wid
         relayed = [m for m in _history(origin, services) if RELAYED in str(m.get("text"))]
         assert len(relayed) == 1, "the customer sees the reply exactly once"
         page = sam.http.get(f"/console/c/{conversation}").text
-        assert RELAYED in page and "asks about vendor central access" in page
+        assert "Agent Alice (agent), handoff" in page and "Strategist Sam (strategist), claim" in page
+        assert "<strong>Customer</strong>" in page and "asks about vendor central access" in page
+        assert page.count("Strategist Sam (relayed by the bot)</strong>") == 1 and RELAYED in page
 
         assert sam.act(conversation, "return", to_step="region").status_code == 303
         returned = _case(services, conversation)
@@ -140,3 +145,57 @@ def test_a_session_expires_on_the_service_clock(make_services: ServicesFactory) 
         services.clock.advance(timedelta(hours=1, minutes=1))  # type: ignore[attr-defined]
         expired = alice.http.get("/console/")
         assert expired.status_code == 303 and expired.headers["location"] == "/console/login"
+
+
+def test_the_session_cookie_is_httponly_lax_expiring_and_scoped_to_the_console(make_services: ServicesFactory) -> None:
+    services = make_services(base_url=PUBLIC)
+    with serving(services) as origin, browser(origin) as alice:
+        login = alice.http.get("/console/login")
+        set_cookie = login.headers["set-cookie"].lower()
+        assert "httponly" in set_cookie and "samesite=lax" in set_cookie and "path=/console" in set_cookie
+        assert "max-age=28800" in set_cookie and "secure" not in set_cookie, "plain http is fine on localhost only"
+
+
+def test_the_queue_orders_cases_by_sla_overdue_then_mine_and_filters(make_services: ServicesFactory) -> None:
+    services = make_services(base_url=PUBLIC, case_sla="4h")
+    with serving(services) as origin, browser(origin) as sam:
+        sam.sign_in("sam")
+        first = _customer_says(origin, services, "m1", "hi, we're a vendor and want to connect")
+        second = httpx.post(f"{origin}/api/chat/messages", json={"client_message_id": "m1", "text": "hello"},
+                            headers=bearer(sign(services.clock, user="u2", org="globex"))).json()["conversation"]
+        second_id = int(second.removeprefix("c-"))
+        sam.act(first, "handoff", text="one")
+        sam.act(second_id, "handoff", text="two")
+        sam.act(second_id, "claim")
+        queue = sam.http.get("/console/").text
+        assert queue.index(f"/console/c/{second_id}") < queue.index(f"/console/c/{first}"), "mine first"
+        assert "Claimed by me" in queue and "Overdue" not in queue
+        services.clock.advance(timedelta(hours=4, minutes=1))  # type: ignore[attr-defined]
+        later = sam.http.get("/console/").text
+        assert later.index(f"/console/c/{first}") < later.index(f"/console/c/{second_id}"), "overdue first"
+        assert "<strong>Overdue</strong>" in later
+        only_globex = sam.http.get("/console/", params={"q": "GLOB"}).text
+        assert f"/console/c/{second_id}" in only_globex and f"/console/c/{first}" not in only_globex
+        webchat = sam.http.get("/console/", params={"channel": "slack"}).text
+        assert "/console/c/" not in webchat
+
+
+def test_the_stand_in_provider_refuses_a_wrong_pkce_verifier_and_a_forged_state(
+        make_services: ServicesFactory) -> None:
+    services = make_services(base_url=PUBLIC)
+    with serving(services) as origin, browser(origin) as alice:
+        discovery = alice.http.get("/idp/.well-known/openid-configuration").json()
+        assert discovery["issuer"] == f"{PUBLIC}/idp" and discovery["code_challenge_methods_supported"] == ["S256"]
+        assert alice.http.get("/idp/jwks").json()["keys"][0]["alg"] == "RS256"
+        to_idp = alice.http.get("/console/login").headers["location"]
+        picker = alice.http.get(to_idp)
+        back = alice.http.post("/idp/authorize", data={**hidden_fields(picker.text), "who": "alice"})
+        code = httpx.URL(back.headers["location"]).params["code"]
+        wrong = alice.http.post("/idp/token", data={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": f"{PUBLIC}/console/callback",
+            "code_verifier": "not-the-verifier-" + "x" * 40, "client_id": STANDIN_CLIENT_ID,
+            "client_secret": STANDIN_CLIENT_SECRET})
+        assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+        forged = alice.http.get("/console/callback", params={"code": "whatever", "state": "forged"})
+        assert forged.status_code == 400 and "Sign-in did not complete" in forged.text
+        assert alice.http.get("/console/").status_code == 303, "still not signed in"

@@ -121,6 +121,13 @@ def _urgency(row: QueueRow, me: str, now: datetime) -> str:
     return "mine" if row.case_status == "claimed" and row.claimed_by == me else ""
 
 
+def _speaker(direction: str, kind: str, data: dict[str, Any]) -> str:
+    """customer | person (a strategist or agent, or their words relayed) | event (Amazon, sync, timers) | bot."""
+    if direction == "in":
+        return {"say": "customer", "click": "customer", "strategist": "person", "agent": "person"}.get(kind, "event")
+    return "person" if data.get("author") else "bot"
+
+
 def conversation(db: Db, conversation_id: int) -> Conversation | None:
     with db.connect() as conn:
         c = conn.execute(select(CONVERSATIONS).where(CONVERSATIONS.c.id == conversation_id)).first()
@@ -131,10 +138,9 @@ def conversation(db: Db, conversation_id: int) -> Conversation | None:
         for t in conn.execute(select(TRANSCRIPT).where(TRANSCRIPT.c.conversation_id == c.id)
                               .order_by(TRANSCRIPT.c.id)).all():
             data = t.data if isinstance(t.data, dict) else {}
-            who = "customer" if t.direction == "in" and t.kind in ("say", "click") else (
-                "person" if t.direction == "in" or data.get("author") else "bot")
-            shown.transcript.append({"at": t.at, "who": who, "kind": t.kind, "text": t.text,
-                                     "author": str(data.get("author") or "")})
+            shown.transcript.append({"at": t.at, "who": _speaker(t.direction, t.kind, data), "kind": t.kind,
+                                     "text": t.text, "action": str(data.get("action") or ""),
+                                     "author": str(data.get("author") or data.get("by") or "")})
         case = conn.execute(select(CASES).where(CASES.c.conversation_id == c.id)
                             .order_by(CASES.c.id.desc()).limit(1)).first()
         if case is not None:
