@@ -24,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.middleware.sessions import SessionMiddleware
 
 from bot.app import Services
-from bot.channels.console import views
+from bot.channels.console import report, views
 from bot.channels.console.staff import Staff, csrf_ok, current, parse_roles, role_of, start_session
 from bot.engine import BadInput
 from bot.runner import UnknownChoice
@@ -113,6 +113,24 @@ def create_console(built: Services, oidc: OidcClient) -> FastAPI:
         filters = views.Filters(channel, org[:200], step[:120], account_type[:16], q[:200])
         cases, live = views.queue(built.db, filters, me.name, built.clock.now())
         return page("queue", me=me, cases=cases, live=live, filters=filters, csrf=request.session["csrf"])
+
+    @app.get("/report", response_model=None)
+    def report_page(request: Request, by: str = "all") -> Response:
+        me = who(request)
+        if me is None:
+            return to_sign_in()
+        by = by if by in report.GROUPS else "all"
+        return page("report", me=me, csrf=request.session["csrf"], by=by, groups=report.GROUPS,
+                    stages=report.STAGES, rows=report.funnel(built.db, by))
+
+    @app.get("/report.csv", response_model=None)
+    def report_csv(request: Request, by: str = "all") -> Response:
+        if who(request) is None:
+            return to_sign_in()
+        by = by if by in report.GROUPS else "all"
+        return Response(report.as_csv(report.funnel(built.db, by), by), media_type="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="funnel-{by}.csv"',
+                                 "Cache-Control": "no-store"})
 
     @app.get("/c/{conversation_id}", response_model=None)
     def conversation_page(request: Request, conversation_id: int) -> Response:
