@@ -82,6 +82,9 @@ def test_the_report_shows_the_funnel_of_seeded_journeys(make_services: ServicesF
         by_type = {r[0]: r[1] for r in
                    list(csv.reader(io.StringIO(alice.http.get("/console/report.csv?by=account_type").text)))[1:]}
         assert by_type == {"seller": "1", "unknown": "1", "vendor": "3"}
+        by_region = {r[0]: r[1] for r in
+                     list(csv.reader(io.StringIO(alice.http.get("/console/report.csv?by=region").text)))[1:]}
+        assert by_region == {"NA": "3", "none yet": "2"}
         by_week = {r[0]: r[1] for r in
                    list(csv.reader(io.StringIO(alice.http.get("/console/report.csv?by=week").text)))[1:]}
         assert by_week == {"2026-01-05": "3", "2026-01-12": "2"}

@@ -19,7 +19,7 @@ from sqlalchemy import Engine as Db
 from bot.store.rows import ATTEMPTS, CONNECTIONS, CONVERSATIONS
 
 STAGES = ("started", "prerequisites", "link_sent", "signed_in", "verified", "first_sync")
-GROUPS = ("all", "channel", "account_type", "week")
+GROUPS = ("all", "channel", "region", "account_type", "week")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,9 @@ def _group(db: Db, by: str) -> ColumnElement[str]:
         return c.channel
     if by == "account_type":
         return func.coalesce(c.slots["account_type"].as_string(), literal("unknown"))
+    if by == "region":  # of the first sign-in link: where the customer set out to connect
+        first = select(ATTEMPTS.c.region).where(ATTEMPTS.c.conversation_id == c.id).order_by(ATTEMPTS.c.id).limit(1)
+        return func.coalesce(first.scalar_subquery(), literal("none yet"))
     if by == "week":  # the Monday the week starts on
         if db.dialect.name == "sqlite":
             return func.date(c.created_at, "weekday 0", "-6 days")
