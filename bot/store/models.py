@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -226,3 +226,13 @@ class SlackCard(SQLModel, table=True):
     ts: str = Field(max_length=40)
     shown: str = Field(default="", max_length=200)
     updated_at: datetime = _at()
+
+
+class RateWindow(SQLModel, table=True):
+    """Requests counted per caller (an identity or an IP, hashed) and fixed window, shared by every web process."""
+
+    __tablename__ = "rate_windows"
+
+    key: str = Field(primary_key=True, max_length=80)
+    window: int = Field(primary_key=True, sa_type=BigInteger)  # window start, seconds since 1970
+    hits: int = 0

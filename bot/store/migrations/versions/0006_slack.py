@@ -1,7 +1,7 @@
 """slack_posts (outbox rows posted to Slack, with their ts) and slack_cards (case cards in the triage channel)
 
-Revision ID: 0005_slack
-Revises: 0004
+Revision ID: 0006_slack
+Revises: 0005_rate_limits
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0005_slack'
-down_revision = '0004'
+revision = '0006_slack'
+down_revision = '0005_rate_limits'
 branch_labels = None
 depends_on = None
 
