@@ -64,7 +64,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, log_format: LogFormat = Non
         _fail(str(exc))
         return
     # log_config=None: uvicorn's loggers keep ours (one format, secrets redacted by the handler's filter).
-    config = uvicorn.Config(web, host=host, port=port, log_level="info", log_config=None)
+    # Open chat streams never end by themselves: after SIGTERM they get a few seconds, then are closed
+    # (the widget reconnects to another process with Last-Event-ID and misses nothing).
+    config = uvicorn.Config(web, host=host, port=port, log_level="info", log_config=None,
+                            timeout_graceful_shutdown=5)
     uvicorn.Server(config).run(sockets=[listening])
 
 
@@ -305,6 +308,18 @@ def bench_outbox(
     from bot.bench.outbox import run_outbox
 
     raise typer.Exit(run_outbox(database_url, rate, seconds, workers))
+
+
+@bench_app.command("stream")
+def bench_stream(
+    streams: int = 1000,
+    database_url: Annotated[str | None, typer.Option(help="also run on PostgreSQL (a fresh schema, dropped after)")]
+    = None,
+) -> None:
+    """Open in-app streams on one web process, one message each: commit-to-arrival p50/p99, memory per stream."""
+    from bot.bench.stream import run_stream_bench
+
+    raise typer.Exit(run_stream_bench(streams, database_url))
 
 
 @bench_app.command("understanding")

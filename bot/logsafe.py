@@ -10,13 +10,15 @@ from __future__ import annotations
 import logging
 import re
 
-_PARAMS = r"state|code|spapi_oauth_code|code_verifier|code_challenge|refresh_token|access_token|client_secret"
+_PARAMS = (r"state|code|spapi_oauth_code|code_verifier|code_challenge|refresh_token|access_token|client_secret"
+           r"|token")  # token: the in-app stream's identity (?token=<JWT>)
 _SECRETS = re.compile(rf"(/connect/|[?&\s](?:{_PARAMS})=)[^&\s\"']+")
 _AMAZON_TOKENS = re.compile(r"Atz[ar]\|[^\s\"'&]+")  # Amazon access and refresh tokens start like this
+_JWTS = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")  # signed identities, wherever they appear
 
 
 def redact(text: str) -> str:
-    return _AMAZON_TOKENS.sub("[redacted]", _SECRETS.sub(r"\1[redacted]", text))
+    return _JWTS.sub("[redacted]", _AMAZON_TOKENS.sub("[redacted]", _SECRETS.sub(r"\1[redacted]", text)))
 
 
 def _redact_arg(arg: object) -> object:

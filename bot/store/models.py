@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -192,3 +192,13 @@ class AmazonConnection(SQLModel, table=True):
     sync_status: str = Field(default="pending", max_length=16)  # pending | in_progress | completed | failed
     sync_progress: int = 0
     sync_updated_at: datetime | None = _at_or_none()
+
+
+class RateWindow(SQLModel, table=True):
+    """Requests counted per caller (an identity or an IP, hashed) and fixed window, shared by every web process."""
+
+    __tablename__ = "rate_windows"
+
+    key: str = Field(primary_key=True, max_length=80)
+    window: int = Field(primary_key=True, sa_type=BigInteger)  # window start, seconds since 1970
+    hits: int = 0
