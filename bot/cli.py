@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -51,12 +53,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000, log_format: LogFormat = Non
     from bot.web import create_app
 
     _setup_logs(log_format)
+    listening = _listen(host, port)  # before anything else: a taken port is the commonest reason not to start
     settings = load_settings()
     if settings.base_url == "http://127.0.0.1:8000" and port != 8000:
         settings = load_settings(base_url=f"http://{host}:{port}")
     try:
         web = create_app(settings)
     except StartupError as exc:
+        listening.close()
         _fail(str(exc))
         return
     # log_config=None: uvicorn's loggers keep ours (one format, secrets redacted by the handler's filter).
@@ -64,7 +68,22 @@ def serve(host: str = "127.0.0.1", port: int = 8000, log_format: LogFormat = Non
     # (the widget reconnects to another process with Last-Event-ID and misses nothing).
     config = uvicorn.Config(web, host=host, port=port, log_level="info", log_config=None,
                             timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[listening])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's socket, or one line saying why there is none and how to pick another port."""
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        _fail(f"the address {host!r} cannot be found: pick another with `--host` (`make run HOST=127.0.0.1`)")
+    try:
+        return socket.create_server((host, port), backlog=2048)
+    except OSError as exc:
+        reason = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be opened ({exc.strerror or exc})"
+        _fail(f"port {port} on {host} {reason}: pick another with `--port` (`make run PORT=8001`), "
+              f"or another address with `--host`")
+        raise  # not reached: _fail exits
 
 
 @app.command()
@@ -125,16 +144,27 @@ def chat(
 
 
 @flows_app.command("diagram")
-def flows_diagram(name: Annotated[str | None, typer.Argument(help="one flow; all when left out")] = None) -> None:
-    """Print flows as Mermaid diagrams, drawn from the flow declarations themselves."""
+def flows_diagram(name: Annotated[str | None, typer.Argument(help="one flow; all when left out")] = None,
+                  out: Annotated[Path | None, typer.Option(help="write one <flow>.mmd file per flow here")] = None,
+                  ) -> None:
+    """Print the flows as one Mermaid flowchart (a subgraph per flow), drawn from the flow declarations."""
     import flows
-    from bot.flowcheck import mermaid
+    from bot.flowdiagram import diagram
 
     chosen = [f for f in flows.FLOWS if name in (None, f.name)]
     if not chosen:
         _fail(f"no flow named {name!r}; flows: {', '.join(f.name for f in flows.FLOWS)}")
-    for flow in chosen:
-        typer.echo(f"%% flow {flow.name}\n{mermaid(flow)}")
+    if out is None:
+        typer.echo(diagram(chosen), nl=False)
+        return
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for flow in chosen:
+            path = out / f"{flow.name}.mmd"
+            path.write_text(diagram([flow]), encoding="utf-8")
+            typer.echo(str(path))
+    except OSError as exc:
+        _fail(f"cannot write the diagrams to {out}: {exc.strerror or exc}")
 
 
 @flows_app.command("check")
@@ -203,25 +233,25 @@ def keys_rotate() -> None:
 
 
 @app.command()
-def regions(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
-    """Every Amazon marketplace with its region, hosts and consent domains."""
-    from bot.amazon.marketplaces import MARKETPLACES
+def regions(
+    country: Annotated[list[str] | None, typer.Argument(
+        help="only these marketplaces: code (DE), name (Germany) or domain (amazon.de); several allowed")] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="every column: token URL, Ads/SP-API hosts, Central")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON (every field)")] = False,
+) -> None:
+    """Amazon marketplaces: country, marketplace id, region and sign-in host; unconfirmed rows marked."""
+    from bot.amazon.table import UnknownCountry, row, select, table
 
-    rows = [{"code": m.code, "name": m.name, "marketplace_id": m.marketplace_id, "region": m.region.value,
-             "authorization_url": m.endpoints.authorization_url, "token_url": m.endpoints.token_url,
-             "ads_host": m.endpoints.ads_host, "sp_api_host": m.endpoints.sp_api_host,
-             "seller_central": m.seller_central, "vendor_central": m.vendor_central,
-             "confirmed": m.confirmed, "note": m.note} for m in MARKETPLACES]
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+    try:
+        chosen = select(country or [])
+    except UnknownCountry as exc:
+        _fail(str(exc))
         return
-    columns = ["code", "name", "marketplace_id", "region", "authorization_url", "token_url", "ads_host",
-               "sp_api_host", "seller_central", "vendor_central", "confirmed"]
-    cells = [[("yes" if r[c] else f"NO: {r['note']}") if c == "confirmed" else str(r[c]) for c in columns]
-             for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    for row in [columns, *cells]:
-        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    if as_json:
+        typer.echo(json.dumps([row(m) for m in chosen], indent=2))
+        return
+    for line in table(chosen, wide=wide):
+        typer.echo(line)
 
 
 @bench_app.command("turns")

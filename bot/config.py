@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     sync_simulator: bool | None = None
     sync_simulated_duration: str = "10m"
 
+    # Where "back to the conversation" on the callback and stand-in pages leads: the host page that
+    # embeds the widget. Unset, the embedded default's mock platform page at {base_url}/.
+    inapp_return_url: str | None = None
+
     # The in-app chat (bot/channels/inapp): the host application signs each customer's identity as an
     # HS256 JWT with this secret (required with Amazon credentials). Origins that may embed the widget
     # and call the API (comma-separated; they also go into the pages' frame-ancestors).
@@ -143,6 +147,13 @@ class Settings(BaseSettings):
     @property
     def public_url(self) -> str:
         return self.base_url.rstrip("/")
+
+    @property
+    def chat_return_url(self) -> str | None:
+        """The page with the widget, opened on the chat; None when there is no such page to send people to."""
+        if self.inapp_return_url:
+            return self.inapp_return_url
+        return None if self.amazon_live else f"{self.public_url}/#connectbot"
 
     @property
     def sandbox_url(self) -> str:

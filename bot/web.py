@@ -1,6 +1,7 @@
 """create_app(): the web process. Assembles the routers; the logic lives in the engine and the flows.
 
-Routers: operations (health, readiness, metrics), the in-app chat (bot/channels/inapp), Amazon's
+Routers: operations (health, readiness, metrics), the in-app chat (bot/channels/inapp: the widget and its
+pages, the chat API), Amazon's
 short links and OAuth callbacks (bot/amazon/routes.py), the signed sync webhook (bot/sync), and,
 with no Amazon credentials, the local Amazon stand-in under /sandbox.
 """
@@ -15,17 +16,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from bot.amazon.routes import amazon_router
+from bot.amazon.routes import amazon_router, back_to_chat
 from bot.amazon.sandbox.app import create_sandbox
 from bot.app import Services, StartupError, build_services
 from bot.channels.inapp.hub import StreamHub
 from bot.channels.inapp.identity import IdentityConfigError, verifier_for
+from bot.channels.inapp.pages import pages_router
 from bot.channels.inapp.routes import identity_limit, inapp_router
 from bot.channels.inapp.stream import stream_router
 from bot.config import Settings
 from bot.edge import install_edge
 from bot.edge.errors import install_error_handlers
 from bot.edge.ratelimit import RateLimiter
+from bot.look import STYLESHEET_PATH
 from bot.operations import operations_router
 from bot.store.db import is_sqlite
 from bot.sync.webhook import sync_router
@@ -76,6 +79,8 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
     templates = built.engine.runner.templates
     install_error_handlers(app)
     install_edge(app, settings, limiter, templates)
+    # Before the chat API's router: the widget's pages own "/" (the mock platform page of the embedded default).
+    app.include_router(pages_router(built, demo_page=verifier.development))
     app.include_router(inapp_router(built, verifier, limiter))
     app.include_router(stream_router(verifier, hub, built.clock, settings.inapp_keepalive_seconds,
                                      identity_limit(limiter, settings.rate_limit_identity_per_minute, templates)))
@@ -84,7 +89,8 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
 
     if not settings.amazon_live and settings.sandbox_url == f"{settings.public_url}/sandbox":
         sandbox = create_sandbox(built.clock, redirect_uris=(built.engine.links.redirect_uri,),
-                                 spapi_redirect_uri=built.engine.links.spapi_redirect_uri)
+                                 spapi_redirect_uri=built.engine.links.spapi_redirect_uri,
+                                 stylesheet_url=STYLESHEET_PATH, back=back_to_chat(built))
         app.state.sandbox = sandbox
         app.mount("/sandbox", sandbox.app)
     return app

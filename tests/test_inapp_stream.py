@@ -24,6 +24,7 @@ from tests.conftest import TEST_TOKEN_KEY, ServicesFactory
 from tests.fakes.host_app import HOST_SECRET, bearer, sign
 from tests.fakes.sse import EventStream
 from tests.fakes.talk import CUSTOMER
+from tests.migrated import MigratedTemplates
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -125,8 +126,9 @@ def test_a_lost_notification_only_delays_the_message(make_services: ServicesFact
 
 @pytest.mark.slow
 def test_a_worker_process_timer_reaches_a_stream_through_listen_notify(pg_url: str, classifier: Classifier,
-                                                                       runner: Runner) -> None:
-    factory = ServicesFactory(pg_url, classifier, runner)
+                                                                       runner: Runner,
+                                                                       migrated: MigratedTemplates) -> None:
+    factory = ServicesFactory(pg_url, classifier, runner, migrated)
     services = factory(inapp_stream_poll_seconds=60.0, inapp_keepalive_seconds=0.3)
     with serving(services) as origin:
         _post(origin, services, "m1", text="we never ran a campaign on amazon")

@@ -25,6 +25,7 @@ MESSAGES_CHANNEL = "connectbot_messages"
 _PENDING = "connectbot.touched_conversations"
 _BOTH = text(f"SELECT pg_notify('{OUTBOX_CHANNEL}', ''), pg_notify('{MESSAGES_CHANNEL}', :cid)")
 _MESSAGES = text(f"SELECT pg_notify('{MESSAGES_CHANNEL}', :cid)")
+_MANY = text(f"SELECT pg_notify('{MESSAGES_CHANNEL}', c) FROM unnest(CAST(:cids AS text[])) AS c")
 
 Subscriber = Callable[[frozenset[int]], None]
 
@@ -40,6 +41,14 @@ class Notices:
         if self.postgres:
             conn.execute(_BOTH if wake_workers else _MESSAGES, {"cid": str(conversation_id)})
         conn.info.setdefault(_PENDING, set()).add(conversation_id)
+
+    def written_many(self, conn: Connection, conversation_ids: list[int]) -> None:
+        """Like `written` for a batch of timer turns: one statement for all of them, no worker wake-up."""
+        if not conversation_ids:
+            return
+        if self.postgres:
+            conn.execute(_MANY, {"cids": [str(cid) for cid in conversation_ids]})
+        conn.info.setdefault(_PENDING, set()).update(conversation_ids)
 
     def forget(self, conn: Connection) -> frozenset[int]:
         """The conversations this connection's transaction touched, cleared for the next one."""

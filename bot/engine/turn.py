@@ -97,15 +97,31 @@ class Turns:
 
     def _decide(self, conn: Connection, conversation: ConversationRow, inbound: Inbound, heard: Any,
                 recorded: bool | None, now: datetime) -> TurnResult:
-        result = TurnResult(conversation.id)
         if recorded is None:
             recorded = self.hot.record_key(conn, inbound.key, conversation.id, now)
         if not recorded:
-            result.duplicate = True
-            return result
+            return TurnResult(conversation.id, duplicate=True)
+        writes = Writes(self.hot, conversation.id)
+        result, outcome = self.decide(conn, conversation, inbound, heard, writes, now)
+        writes.flush(conn)
+        if result.messages or inbound.kind in (InboundKind.SAY, InboundKind.CLICK):
+            # At commit: open streams of this conversation look (bot/engine/notices.py), and idle workers
+            # wake (bot/wakeup.py). A timer's messages need no wake-up: the worker that fired it delivers next.
+            self.notices.written(conn, conversation.id,
+                                 wake_workers=bool(result.messages) and inbound.kind != InboundKind.TIMER)
+        self.hot.save(conn, conversation.id, outcome.state, outcome.journey.model_dump_json(),
+                      conversation.version + 1, now)
+        return result
+
+    def decide(self, conn: Connection, conversation: ConversationRow, inbound: Inbound, heard: Any, writes: Writes,
+               now: datetime) -> tuple[TurnResult, Outcome]:
+        """The turn of an inbound whose key is recorded: its rows gathered in `writes` (not flushed), its
+        outcome for the caller to save. The customer's turn flushes and saves at once; a batch of
+        timer turns flushes and saves all of them together."""
+        result = TurnResult(conversation.id)
         journey = Journey.model_validate(conversation.slots)
         self._check(conversation, journey, inbound)
-        writes = Writes(self.hot, conversation.id)
+        writes.conversation_id = conversation.id
         writes.transcript.append(dict(conversation_id=conversation.id, at=now, direction="in", topic="",
                                       kind=inbound.kind.value, text=_clean(inbound.text)[:MAX_TEXT],
                                       data=_public(inbound.data)))
@@ -116,15 +132,7 @@ class Turns:
             result.messages.append(self._send(conversation, outcome, planned, case, writes, now))
         if case is not None and any(isinstance(e, OpenCase) for e in outcome.effects):
             result.messages.append(cases.ping(self, conversation, case, writes, now))
-        writes.flush(conn)
-        if result.messages or inbound.kind in (InboundKind.SAY, InboundKind.CLICK):
-            # At commit: open streams of this conversation look (bot/engine/notices.py), and idle workers
-            # wake (bot/wakeup.py). A timer's messages need no wake-up: the worker that fired it delivers next.
-            self.notices.written(conn, conversation.id,
-                                 wake_workers=bool(result.messages) and inbound.kind != InboundKind.TIMER)
-        self.hot.save(conn, conversation.id, outcome.state, outcome.journey.model_dump_json(),
-                      conversation.version + 1, now)
-        return result
+        return result, outcome
 
     def _check(self, conversation: ConversationRow, journey: Journey, inbound: Inbound) -> None:
         if inbound.kind == InboundKind.CLICK and self.runner.find_option(conversation.state, inbound.text) is None:
