@@ -84,6 +84,19 @@ def test_cross_validated_accuracy_on_own_phrasings() -> None:
         ("germany germany DE amazon.de", ("DE",)),
         ("amzon.com and amazn.de", ("US", "DE")),
         ("Irland and Swedn", ("IE", "SE")),
+        # a list keeps every country, whatever its form
+        ("Amazon UK, Germany and the US", ("UK", "DE", "US")),
+        ("amazon uk germany and us", ("UK", "DE", "US")),
+        ("Amazon UK & Ireland", ("UK", "IE")),
+        ("KSA and the UAE", ("SA", "AE")),
+        ("we sell in Oz", ("AU",)),
+        ("Britain, Deutschland and .com.mx", ("UK", "DE", "MX")),
+        ("Amazon DE, fr and it", ("DE", "FR", "IT")),
+        ("vendemos en Alemania y Francia", ("DE", "FR")),
+        ("wir verkaufen in Frankreich und Spanien", ("FR", "ES")),
+        ("我们在德国和日本卖", ("DE", "JP")),
+        ("Amazon DE and it works", ("DE",)),
+        ("UK, Germany and in the US", ("UK", "DE", "US")),
     ],
 )
 def test_marketplaces_in_order_of_mention(text: str, expected: tuple[str, ...]) -> None:
@@ -94,6 +107,7 @@ def test_marketplaces_in_order_of_mention(text: str, expected: tuple[str, ...]) 
     "text",
     [
         "it is in the list",
+        "and it is slow",
         "can you help us with this",
         "es mi cuenta",
         "we sell all over europe",
@@ -107,6 +121,7 @@ def test_marketplaces_in_order_of_mention(text: str, expected: tuple[str, ...]) 
         "my email is john@example.de",
         "our north american and latin american stores",
         "we walked through the steps",
+        "a 16 oz bottle",
     ],
 )
 def test_no_marketplace_invented_from_ordinary_words(text: str) -> None:
