@@ -29,6 +29,7 @@ class Say:
     audience: Audience = Audience.CUSTOMER
     vars: Mapping[str, Any] = field(default_factory=dict)
     author: str = ""  # a person's name when the message is theirs (a strategist's relayed reply); "" = the bot
+    aside: bool = False  # an answer to what the customer asked, said before the conversation goes on
 
 
 # Effects: what a step asks the engine to do besides talking.
@@ -109,6 +110,7 @@ class Ctx:
     heard: Understanding | None = None
     choice: str | None = None
     timing: Timing = field(default_factory=Timing)
+    lead_topic: Topic | None = None  # set when the journey a turn starts is itself the answer to what was asked
 
     @property
     def data(self) -> Mapping[str, Any]:

@@ -28,6 +28,8 @@ class Journey(BaseModel):
     agency: bool | None = None
     new_customer: bool | None = None
     prerequisites_ok: bool | None = None
+    advertised: bool | None = None  # what the customer said of the first prerequisite (a campaign has run)
+    admin: bool | None = None  # ... and of the second (their login has View and Edit)
     missing: str | None = None  # advertising | permissions | both: the prerequisite that is not met
     marketplaces: list[str] = Field(default_factory=list)
     pending_regions: list[str] = Field(default_factory=list)  # regions still to sign in, first is next
