@@ -22,8 +22,10 @@ MAX_ASIDES: Final = 3  # topics answered from one message
 
 # "which region is Mexico?", "is amazon.com.br part of North America?", "do I need one login per region"
 _ASKS_REGION: Final = re.compile(
-    r"\bregions?\b|\bnorth america\b|\beurope\b|\bfar east\b|\b(?:na|eu|fe)\b|\bpart of\b|\bbelongs?\b|\bgrouped\b"
-    r"|\bsame (?:login|sign-?in|link)\b|\bseparate(?:ly)?\b|\bhow many (?:times|logins|links|sign)")
+    r"\bre?g[io]{1,2}ns?\b|\bregi[oó]n(?:es)?\b|\br[ée]gions?\b|\bregion[ei]\b|\bnorth america\b|\beurope\b"
+    r"|\bfar east\b|\b(?:na|eu|fe)\b|\bpart of\b|\bbelongs?\b|\bgrouped\b|\bsame (?:login|sign-?in|link)\b"
+    r"|\bseparate(?:ly)?\b|\bhow many (?:times|logins|links|sign)|\bwhere do i (?:pick|find|choose|select)\b"
+    r"|\bone (?:login|link|sign-?in|connection) (?:or|for)\b|地区|区域|リージョン")
 # "vendor or seller?", "what is 1P", "not sure if we're 1P or 3P", "difference between VC and SC"
 _ASKS_TYPE: Final = re.compile(
     r"\b(?:or|vs\.?|versus|difference|differ|which (?:one|type|account)|what(?:'s| is| does| are)"
@@ -34,11 +36,10 @@ _QUESTION: Final = re.compile(
     r"\?|^\W*(?:how|what|which|where|is|are|do|does|can|should|must|will|would)\b|\b(?:which|what|where|how many)\b")
 
 
-def asks_about_region(text: str, heard: Understanding) -> bool:
+def asks_about_region(text: str) -> bool:
     """A question about regions ("what region do i choose for austrlia"), not only marketplaces named."""
     low = text.lower()
-    regionish = bool(_ASKS_REGION.search(low)) or heard.topics[0] == Topic.CONNECT_REGION
-    return regionish and bool(_QUESTION.search(low))
+    return bool(_ASKS_REGION.search(low)) and bool(_QUESTION.search(low))
 
 
 def asks_about_type(text: str) -> bool:
@@ -54,7 +55,7 @@ def stated_topics(text: str, heard: Understanding) -> set[Topic]:
     stated: set[Topic] = set()
     if not asks_about_type(text):
         stated.add(Topic.CONNECT_ACCOUNT_TYPE)
-    if not asks_about_region(text, heard):
+    if not asks_about_region(text):
         stated.add(Topic.CONNECT_REGION)
     if heard.slots.advertised and "?" not in text:
         stated.add(Topic.PREREQ_ADVERTISING)
