@@ -46,6 +46,21 @@ def asks_about_type(text: str) -> bool:
     return bool(_ASKS_TYPE.search(text.lower()))
 
 
+_STUCK_QUESTIONS: Final = frozenset({Topic.PREREQ_ADVERTISING, Topic.PREREQ_PERMISSIONS})
+
+
+def only_asked(topic: Topic, text: str, heard: Understanding) -> bool:
+    """'do I need to be admin?', 'must we have campaigns running?': a question about a prerequisite, not a
+    report that it is missing, so it is answered without leaving the journey for the fix."""
+    if topic not in _STUCK_QUESTIONS or heard.slots.admin is False or heard.slots.advertised is False:
+        return False
+    return bool(_QUESTION.search(text.lower())) and not _MISSING.search(text.lower())
+
+
+_MISSING: Final = re.compile(
+    r"\b(?:not|no|never|don'?t|doesn'?t|haven'?t|hasn'?t|isn'?t|aren'?t|can'?t|only|just|paused|stopped|without)\b")
+
+
 def stated_topics(text: str, heard: Understanding) -> set[Topic]:
     """The topics this message does not ask about, only states (or merely touches): no answer of their own.
 

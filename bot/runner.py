@@ -17,7 +17,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 import flows
-from bot.asides import Asides, shortened, stated_topics
+from bot.asides import Asides, only_asked, shortened, stated_topics
 from bot.classify import Understanding
 from bot.knowledge import Knowledge
 from bot.render import Templates
@@ -254,7 +254,8 @@ class Runner:
             step = handoff(ctx, "amazon_error")
             return Step(to=step.to, say=(*shortened(answers), *step.say), effects=step.effects)
         question_open = node.resumable
-        if topic in flows.JUMPS or not question_open:
+        asked = only_asked(topic, ctx.inbound.text, heard)
+        if (topic in flows.JUMPS and not asked) or not question_open:
             return self._start(topic, ctx, answers, heard)
         if not answers:  # only statements, already remembered: the step goes on
             return stay(reprompt=True)
@@ -268,7 +269,8 @@ class Runner:
         if acted is not None:
             lead = shortened(answers) if acted.to is not None else answers
             return Step(to=acted.to, say=(*lead, *acted.say), effects=acted.effects)
-        target = flows.entry_for(topic, j, heard.slots.marketplaces)
+        asked = only_asked(topic, ctx.inbound.text, heard)  # answered, then the journey from its start
+        target = flows.entry_for(Topic.CONNECT_REQUIREMENTS if asked else topic, j, heard.slots.marketplaces)
         if target is None:
             return stay(*answers)
         if topic == Topic.CONNECT_START or (topic in stated_topics(ctx.inbound.text, heard)
