@@ -39,18 +39,43 @@ def test_every_topic_has_enough_phrasings() -> None:
     assert min(per_topic.values()) >= 40, per_topic
 
 
+PERSONA_MARK = "# written from the topic definition by personas"
+
+
+def _persona_phrasings() -> set[str]:
+    """The phrasings after each file's persona mark: other languages, jargon, stories, mostly one per voice."""
+    found: set[str] = set()
+    for path in default_phrasings_dir().glob("*.txt"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        marks = [i for i, line in enumerate(lines) if line.startswith(PERSONA_MARK)]
+        if marks:
+            found.update(line.strip() for line in lines[marks[0] + 1 :] if line.strip() and not line.startswith("#"))
+    return found
+
+
 def test_cross_validated_accuracy_on_own_phrasings() -> None:
-    """5-fold: trained on four fifths, each held-out phrasing's first topic must be right."""
+    """5-fold: trained on four fifths, each held-out phrasing's first topic must be right.
+
+    The persona phrasings are scored apart: most are the only example of their language or voice for
+    their topic, so held out they are learnt from other topics' rows alone; they must not cost the rest.
+    """
     rows = read_phrasings(default_phrasings_dir())
+    persona = _persona_phrasings()
     order = list(range(len(rows)))
     random.Random(11).shuffle(order)
-    correct = 0
+    correct = {True: 0, False: 0}
+    total = {True: 0, False: 0}
     for fold in range(5):
         held = {i for rank, i in enumerate(order) if rank % 5 == fold}
         model = Classifier(default_phrasings_dir(), rows=[r for i, r in enumerate(rows) if i not in held])
-        correct += sum(1 for i in held if model.understand(rows[i][0]).topics[0] is rows[i][1])
-    accuracy = correct / len(rows)
-    assert accuracy >= 0.85, f"5-fold accuracy {accuracy:.3f}"
+        for i in held:
+            kind = rows[i][0] in persona
+            total[kind] += 1
+            correct[kind] += model.understand(rows[i][0]).topics[0] is rows[i][1]
+    assert total[True] >= 400, "the persona phrasings are missing"
+    assert correct[False] / total[False] >= 0.85, f"5-fold accuracy {correct[False] / total[False]:.3f}"
+    persona_accuracy = correct[True] / total[True]
+    assert persona_accuracy >= 0.60, f"5-fold accuracy of persona phrasings {persona_accuracy:.3f}"
 
 
 # --------------------------------------------------------------------------------------------
