@@ -29,7 +29,7 @@ _ASKS_REGION: Final = re.compile(
 # "vendor or seller?", "what is 1P", "not sure if we're 1P or 3P", "difference between VC and SC"
 _ASKS_TYPE: Final = re.compile(
     r"\b(?:or|vs\.?|versus|difference|differ|which (?:one|type|account)|what(?:'s| is| does| are)"
-    r"|means?|meaning|not sure|unsure|don'?t know|dunno|confused|no idea|wrong (?:type|one)|by mistake|both)\b")
+    r"|means?|meaning|not sure|unsure|don'?t know|dunno|confused|no idea|wrong (?:type|one)|by mistake)\b")
 
 
 _QUESTION: Final = re.compile(

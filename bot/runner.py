@@ -190,13 +190,16 @@ class Runner:
 
     def _social(self, node: Node, ctx: Ctx, kind: str) -> Step:
         """Thanks, bye, ok, hello?: a short fitting reply, and the pending step in one line."""
-        ctx.journey.misses = 0
+        j = ctx.journey
+        j.misses = 0
         pending = node.resumable and node.say is not None
         if pending:
             topic = node.topic
         else:
             topic = Topic.CLARIFY if kind in ("hello", "presence") else Topic.OFF_TOPIC
-        return stay(Say("common/social", topic=topic, vars={"kind": kind, "pending": pending}), reprompt=pending)
+        # "bye" ends here; "thanks" then "ok" do not get the same step twice in a row
+        again = pending and kind != "bye" and j.reasked != ctx.state
+        return stay(Say("common/social", topic=topic, vars={"kind": kind, "pending": pending}), reprompt=again)
 
     def _remember(self, ctx: Ctx, heard: Understanding) -> None:
         """Keep what the customer tells in passing, so the bot never asks for it again."""
@@ -307,6 +310,7 @@ class Runner:
                 outcome.left.append(ctx.state)
             ctx.state = outcome.state = target.value
             ctx.journey.misses = 0
+            ctx.journey.reasked = None
             node = self.nodes[target.value]
             routed = node.on_enter(ctx) if node.on_enter else None
             if routed is not None:
@@ -338,6 +342,7 @@ class Runner:
             # after an aside or a short reply: the pending step in one line, not its whole message again
             text = self._render(back, ctx, {})
             outcome.messages.append(Planned(Audience.CUSTOMER, node.topic, text, choices))
+            ctx.journey.reasked = ctx.state
             return
         if again and node.say_again is not None:  # the link already sent still works: no second one
             text = self._render(node.say_again, ctx, {})

@@ -47,6 +47,7 @@ class Journey(BaseModel):
     refresh_done: bool = False  # the owner already removed and re-added the users
     reminder_set: bool = False
     misses: int = 0  # answers in a row the bot could not read at the current step
+    reasked: str | None = None  # the step just asked again in one line: not again without new information
     resume_state: str | None = None  # where the bot picks up when a strategist hands back
     case_id: int | None = None
     case_status: str | None = None

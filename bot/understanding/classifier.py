@@ -57,7 +57,8 @@ _HANDOFF_RE: Final = re.compile(
 )
 _PLEASANTRY_RE: Final = re.compile(
     r"\W*(?:hi|hello|hey|hiya|yo|dear|greetings|good (?:morning|afternoon|evening|day)|thanks|thank you|thx|ty"
-    r"|cheers|regards|kind regards|best regards|many thanks|appreciate it|sorry)\b"
+    r"|cheers|regards|kind regards|best regards|many thanks|appreciate it|sorry"
+    r"|wait|hold on|hang on|one sec|hmm+|um+|uh+|oh|ah|ok so|okay so|well|quick question|one question)\b"
 )
 # Most actionable first: a request for a person, then errors and blockers, then questions.
 _PRIORITY: Final[dict[Topic, int]] = {
