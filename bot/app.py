@@ -52,6 +52,9 @@ def build_services(settings: Settings, *, clock: Clock | None = None, tokens: To
                    classifier: Classifier | None = None, runner: Runner | None = None,
                    auto_migrate: bool | None = None) -> Services:
     """Everything a process needs. Migrates SQLite on the fly; PostgreSQL must be migrated by `release`."""
+    partial = _partial_amazon(settings)
+    if partial:
+        raise StartupError(partial)
     try:
         vault = vault_for(settings)
     except VaultError as exc:
@@ -73,6 +76,20 @@ def build_services(settings: Settings, *, clock: Clock | None = None, tokens: To
     engine = Engine(db, runner or build_runner(settings), classifier or Classifier(default_phrasings_dir()),
                     clock or SystemClock(), settings, tokens)
     return Services(settings=settings, db=db, engine=engine, clock=engine.clock, vault=vault)
+
+
+def _partial_amazon(settings: Settings) -> str:
+    """Why the Amazon settings are half there, or "": a half configuration must not start the stand-in silently."""
+    given = {"AMAZON_CLIENT_ID": settings.amazon_client_id, "AMAZON_CLIENT_SECRET": settings.amazon_client_secret,
+             "AMAZON_REDIRECT_URI": settings.amazon_redirect_uri}
+    missing = [name for name, value in given.items() if not value]
+    if settings.amazon_configured and missing:
+        return (f"Amazon is partly configured: {', '.join(missing)} not set. Set all three of "
+                f"{', '.join(given)} for Amazon, or none of them for the local stand-in")
+    if not settings.amazon_configured and (settings.spapi_client_id or settings.spapi_client_secret):
+        return ("SPAPI_CLIENT_ID or SPAPI_CLIENT_SECRET is set without the Amazon credentials: set "
+                "AMAZON_CLIENT_ID, AMAZON_CLIENT_SECRET and AMAZON_REDIRECT_URI too, or unset them")
+    return ""
 
 
 def _safe_url(url: str) -> str:

@@ -93,6 +93,22 @@ class Settings(BaseSettings):
     sync_simulator: bool | None = None
     sync_simulated_duration: str = "10m"
 
+    # The in-app chat (bot/channels/inapp): the host application signs each customer's identity as an
+    # HS256 JWT with this secret (required with Amazon credentials). Origins that may embed the widget
+    # and call the API (comma-separated; they also go into the pages' frame-ancestors).
+    inapp_identity_secret: str | None = None
+    inapp_allowed_origins: str = ""
+    # Open streams: a keep-alive comment this often, and a look at the database this often in case a
+    # notification was lost.
+    inapp_keepalive_seconds: float = 15.0
+    inapp_stream_poll_seconds: float = 5.0
+    # Rate limits per minute, counted in the database so every web process shares them.
+    rate_limit_identity_per_minute: int = 60
+    rate_limit_ip_per_minute: int = 300
+    # /docs, /redoc and /openapi.json are off unless this is true; /metrics wants this bearer token when set.
+    api_docs: bool = False
+    metrics_token: str | None = None
+
     @field_validator("case_sla", "link_nudge_after", "sync_stall_after", "sync_simulated_duration")
     @classmethod
     def _duration(cls, value: str) -> str:
@@ -114,6 +130,15 @@ class Settings(BaseSettings):
     @property
     def amazon_live(self) -> bool:
         return bool(self.amazon_client_id and self.amazon_client_secret and self.amazon_redirect_uri)
+
+    @property
+    def amazon_configured(self) -> bool:
+        """Any Amazon credential set: the service is meant for real customers, not the stand-in."""
+        return bool(self.amazon_client_id or self.amazon_client_secret or self.amazon_redirect_uri)
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.inapp_allowed_origins.split(",") if o.strip()]
 
     @property
     def public_url(self) -> str:

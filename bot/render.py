@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, TemplateNotFound
 
 from bot.amazon.marketplaces import REGION_NAMES, Region, marketplace
 
@@ -54,20 +54,28 @@ class Templates:
             trim_blocks=True,
             lstrip_blocks=True,
             autoescape=False,  # plain text: each channel escapes for its own markup
+            auto_reload=False,  # templates ship with the code: no stat() of the file on every render
         )
         self._env.filters.update(join_and=join_and, region_name=region_name, marketplace_name=marketplace_name,
                                  after_hours=after_hours)
         self._env.globals.update(globals_)
+        self._compiled: dict[str, Template] = {}  # each template parsed and compiled once per process
+
+    def _template(self, template_id: str) -> Template:
+        found = self._compiled.get(template_id)
+        if found is None:
+            found = self._compiled[template_id] = self._env.get_template(template_id + TEMPLATE_SUFFIX)
+        return found
 
     def exists(self, template_id: str) -> bool:
         try:
-            self._env.get_template(template_id + TEMPLATE_SUFFIX)
+            self._template(template_id)
         except TemplateNotFound:
             return False
         return True
 
     def render(self, template_id: str, variables: Mapping[str, Any]) -> str:
-        text = self._env.get_template(template_id + TEMPLATE_SUFFIX).render(**variables)
+        text = self._template(template_id).render(**variables)
         # Templates are written for reading; collapse the blank lines Jinja blocks leave behind.
         lines = [line.rstrip() for line in text.strip().splitlines()]
         out: list[str] = []

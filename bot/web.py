@@ -17,9 +17,11 @@ from fastapi.responses import JSONResponse
 
 from bot.amazon.routes import amazon_router
 from bot.amazon.sandbox.app import create_sandbox
-from bot.app import Services, build_services
+from bot.app import Services, StartupError, build_services
+from bot.channels.inapp.identity import IdentityConfigError, verifier_for
 from bot.channels.inapp.routes import inapp_router
 from bot.config import Settings
+from bot.edge.errors import install_error_handlers
 from bot.operations import operations_router
 from bot.store.db import is_sqlite
 from bot.sync.webhook import sync_router
@@ -30,6 +32,10 @@ log = logging.getLogger("connectbot.web")
 
 def create_app(settings: Settings, services: Services | None = None, run_timers: bool | None = None) -> FastAPI:
     built = services or build_services(settings)
+    try:
+        verifier = verifier_for(settings, built.clock)
+    except IdentityConfigError as exc:
+        raise StartupError(str(exc)) from None
     in_process_timers = is_sqlite(settings.database_url) if run_timers is None else run_timers
     stop = threading.Event()
 
@@ -56,7 +62,8 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
                             status_code=500)
 
     app.include_router(operations_router(built))
-    app.include_router(inapp_router(built))
+    install_error_handlers(app)
+    app.include_router(inapp_router(built, verifier))
     app.include_router(amazon_router(built))
     app.include_router(sync_router(built))
 

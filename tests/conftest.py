@@ -20,6 +20,7 @@ from bot.classify import Classifier, default_phrasings_dir
 from bot.clock import ManualClock
 from bot.config import Settings, load_settings
 from bot.runner import Runner
+from tests.fakes.host_app import HOST_SECRET
 
 PG_CONNINFO = os.environ.get("TEST_PG_CONNINFO", "host=localhost port=5432 dbname=test user=postgres")
 PG_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@localhost:5432/test")
@@ -40,7 +41,8 @@ def postgres_reason() -> str | None:
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DATABASE_URL", "BASE_URL", "AMAZON_CLIENT_ID", "AMAZON_CLIENT_SECRET", "AMAZON_REDIRECT_URI",
                  "SPAPI_APPLICATION_ID", "TOKEN_ENCRYPTION_KEYS", "AMAZON_SANDBOX_URL", "OUTBOX_CUSTOMER_URL",
-                 "OUTBOX_STRATEGIST_URL", "OUTBOX_AGENT_URL", "LOG_FORMAT", "TIMER_POLL_SECONDS"):
+                 "OUTBOX_STRATEGIST_URL", "OUTBOX_AGENT_URL", "LOG_FORMAT", "TIMER_POLL_SECONDS",
+                 "INAPP_IDENTITY_SECRET", "INAPP_ALLOWED_ORIGINS", "API_DOCS", "METRICS_TOKEN"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -87,6 +89,7 @@ class ServicesFactory:
 
     def __call__(self, clock: ManualClock | None = None, **settings: object) -> Services:
         settings.setdefault("token_encryption_keys", TEST_TOKEN_KEY)
+        settings.setdefault("inapp_identity_secret", HOST_SECRET)
         built = build_services(Settings(database_url=self.url, **settings),  # type: ignore[arg-type]
                                clock=clock or ManualClock(), tokens=seeded_tokens(), classifier=self.classifier,
                                runner=self.runner, auto_migrate=True)

@@ -16,23 +16,26 @@ from bot.web import create_app
 from bot.worker import run_worker
 from tests.conftest import ServicesFactory
 from tests.fakes.amazon_site import PUBLIC
+from tests.fakes.host_app import HOST_SECRET, bearer, sign
 from tests.fakes.talk import CUSTOMER
 
 
 def _client(services: Services) -> TestClient:
-    return TestClient(create_app(services.settings, services=services, run_timers=False), follow_redirects=False)
+    client = TestClient(create_app(services.settings, services=services, run_timers=False), follow_redirects=False)
+    client.headers.update(bearer(sign(services.clock)))
+    return client
 
 
-def _post(client: TestClient, mid: str, **body: str) -> dict[str, object]:
-    response = client.post("/api/chat/messages", json={"user": "u1", "org": "acme", "client_message_id": mid, **body})
+def _post(client: TestClient, mid: str, **body: str) -> dict[str, Any]:
+    response = client.post("/api/chat/messages", json={"client_message_id": mid, **body})
     assert response.status_code == 200, response.text
-    data: dict[str, object] = response.json()
+    data: dict[str, Any] = response.json()
     return data
 
 
 def test_a_newcomer_connects_through_the_widget_and_the_built_in_stand_in(make_services: ServicesFactory) -> None:
     """The embedded default: no Amazon credentials, the stand-in mounted at /sandbox of the same app."""
-    services = make_services(base_url=PUBLIC)
+    services = make_services(base_url=PUBLIC, inapp_identity_secret=HOST_SECRET)
     outgoing = AsyncRerouted()
     services.amazon_transport = outgoing
     server = LocalServer(create_app(services.settings, services=services, run_timers=False))
@@ -40,9 +43,10 @@ def test_a_newcomer_connects_through_the_widget_and_the_built_in_stand_in(make_s
     outgoing.routes = routes
     try:
         with httpx.Client(base_url=PUBLIC, transport=Rerouted(routes)) as http:
+            identity = bearer(sign(services.clock))
+
             def post(mid: str, **body: str) -> dict[str, Any]:
-                sent = http.post("/api/chat/messages", json={"user": "u1", "org": "acme", "client_message_id": mid,
-                                                              **body})
+                sent = http.post("/api/chat/messages", json={"client_message_id": mid, **body}, headers=identity)
                 assert sent.status_code == 200, sent.text
                 answer: dict[str, Any] = sent.json()
                 return answer
@@ -51,7 +55,9 @@ def test_a_newcomer_connects_through_the_widget_and_the_built_in_stand_in(make_s
             post("m2", click="Yes")
             reply = post("m3", text="amazon.de")
             link = next(li for m in reply["messages"] for li in m.get("links", []))
-            assert link["authorize_url"].startswith(f"{PUBLIC}/sandbox/amazon/eu/ap/oa?")
+            assert set(link) == {"label", "url", "region"} and link["region"] == "EU"
+            opened = http.get(link["url"])
+            assert opened.headers["location"].startswith(f"{PUBLIC}/sandbox/amazon/eu/ap/oa?")
             page = ScriptedBrowser(http).play(link["url"], Decision("allow", "DE:vendor"))
             assert page == "Connected"
             assert http.get(link["url"]).status_code == 410, "a used link says so"
@@ -66,15 +72,19 @@ def test_a_retried_widget_post_is_answered_once(services: Services) -> None:
     with _client(services) as client:
         first = _post(client, "same", text="how long does the first sync take")
         again = _post(client, "same", text="how long does the first sync take")
-        assert first["messages"] and again["duplicate"] is True and again["messages"] == []
+        assert first["duplicate"] is False and again["duplicate"] is True
+        assert again["messages"] == first["messages"], "a retry gets the same messages, with the same ids"
+        history = client.get("/api/chat/messages").json()["messages"]
+        assert [m["id"] for m in history] == [m["id"] for m in first["messages"]], "the turn ran once"
 
 
-def test_bad_requests_get_clear_errors(services: Services) -> None:
+def test_bad_requests_get_clear_errors(make_services: ServicesFactory) -> None:
+    services = make_services(inapp_identity_secret=HOST_SECRET)
     with _client(services) as client:
-        assert client.post("/api/chat/messages", json={"user": "u1"}).status_code == 422
-        both = client.post("/api/chat/messages", json={"user": "u", "org": "o", "client_message_id": "1",
-                                                       "text": "a", "click": "b"})
-        assert both.status_code == 422
+        missing = client.post("/api/chat/messages", json={"text": "hi"})
+        assert missing.status_code == 422 and "client_message_id" in missing.json()["error"]
+        both = client.post("/api/chat/messages", json={"client_message_id": "1", "text": "a", "click": "b"})
+        assert both.status_code == 422 and both.json() == {"error": "send either text or click"}
         assert client.get("/connect/not-a-real-token").status_code == 404
 
 
@@ -122,17 +132,21 @@ def _metrics(client: TestClient) -> dict[str, float]:
             (line.rpartition(" ") for line in response.text.splitlines() if line and not line.startswith("#"))}
 
 
-def test_the_try_page_and_the_widget_poll_show_what_the_bot_said(services: Services) -> None:
+def test_the_try_page_and_the_widget_poll_show_both_sides(services: Services) -> None:
     with _client(services) as client:
         page = client.get("/")
         assert page.status_code == 200 and "/api/chat/messages" in page.text
-        empty = client.get("/api/chat/messages", params={"user": "u1", "org": "acme"}).json()
+        empty = client.get("/api/chat/messages").json()
         assert empty == {"conversation": None, "messages": []}
         _post(client, "m1", text="hi, we're a vendor and want to connect")
-        first = client.get("/api/chat/messages", params={"user": "u1", "org": "acme"}).json()
-        assert first["messages"] and all(m["audience"] == "customer" for m in first["messages"])
+        first = client.get("/api/chat/messages").json()
+        assert first["messages"][0] == {**first["messages"][0], "from": "customer", "kind": "say",
+                                        "text": "hi, we're a vendor and want to connect", "client_message_id": "m1"}
+        assert [m["from"] for m in first["messages"][1:]] == ["bot"] * (len(first["messages"]) - 1)
         last = first["messages"][-1]["id"]
         _post(client, "m2", click="Yes")
-        newer = client.get("/api/chat/messages", params={"user": "u1", "org": "acme", "after": last}).json()
-        assert newer["messages"] and all(m["id"] > last for m in newer["messages"])
+        newer = client.get("/api/chat/messages", params={"after": last}).json()
+        ids = [m["id"] for m in newer["messages"]]
+        assert ids == sorted(ids) and ids[0] > last
+        assert newer["messages"][0]["kind"] == "click" and newer["messages"][0]["text"] == "Yes"
         assert "Which Amazon marketplaces" in newer["messages"][-1]["text"]

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import asyncio
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from bot.amazon.client import AmazonApi
 from bot.amazon.links import LinkBuilder, random_tokens
 from bot.amazon.sandbox.app import create_sandbox
 from bot.app import Services, build_services
+from bot.bench.figures import cuts, elapsed, per_second
 from bot.clock import SystemClock
 from bot.config import load_settings
 from bot.loopback import LocalServer, Rerouted
@@ -34,8 +34,8 @@ PROFILE_DELAYS = {"NA": 0.04, "EU": 0.08, "FE": 0.12}
 
 
 def _cuts(samples: list[float]) -> str:
-    q = statistics.quantiles(samples, n=100)
-    return f"p50 {q[49]:6.1f} ms  p99 {q[98]:6.1f} ms"
+    q = cuts(samples)
+    return f"p50 {q.p50:6.1f} ms  p99 {q.p99:6.1f} ms"
 
 
 def _to_link(services: Services, n: int) -> str:
@@ -64,7 +64,7 @@ def run_amazon_bench(links: int, callbacks: int) -> int:
         for _ in range(links):
             token = random_tokens()
             builder.signin("EU", token, random_tokens() + random_tokens())
-        minted = links / (time.perf_counter() - start)
+        minted = per_second(links, elapsed(start))
         print(f"links minted      {minted:9.0f} links/s (state token + PKCE S256 + Amazon URL)")
 
         app = LocalServer(create_app(services.settings, services, run_timers=False))
@@ -75,7 +75,7 @@ def run_amazon_bench(links: int, callbacks: int) -> int:
             for token in tokens:
                 opened = http.get(f"{PUBLIC}/connect/{token}")
                 assert opened.status_code == 302
-            served = len(tokens) / (time.perf_counter() - start)
+            served = per_second(len(tokens), elapsed(start))
             print(f"links opened      {served:9.0f} redirects/s (/connect/{{token}} over HTTP, one client)")
             queries = []
             for token in tokens:
@@ -90,7 +90,7 @@ def run_amazon_bench(links: int, callbacks: int) -> int:
             for query in queries:
                 t0 = time.perf_counter()
                 page = await handler.handle(query)
-                spent.append((time.perf_counter() - t0) * 1000)
+                spent.append(elapsed(t0) * 1000)
                 assert page.name == "callback_ok", page
             return spent
 

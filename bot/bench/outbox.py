@@ -6,7 +6,6 @@ receiver that honours Idempotency-Key. Prints the delivery lag (turn -> acknowle
 
 from __future__ import annotations
 
-import statistics
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.app import Services
+from bot.bench.figures import cuts, line
 from bot.bench.postgres import fresh_schema, scalar, wait_until, worker_processes
 from bot.heartbeat import HEARTBEATS
 from bot.store.rows import OUTBOX
@@ -68,10 +68,10 @@ def run_outbox(database_url: str, rate: float, seconds: float, workers: int) -> 
     finally:
         receiver.close()
     lags = sorted((r.delivered_at - r.created_at).total_seconds() * 1000 for r in rows)
-    cuts = statistics.quantiles(lags, n=100)
-    print(f"outbox      {turns} turns at {rate:.0f}/s for {seconds:.0f} s -> {len(lags)} messages over HTTP, "
-          f"{workers} worker processes: lag p50 {cuts[49]:.0f} ms, p99 {cuts[98]:.0f} ms, max {lags[-1]:.0f} ms; "
-          f"receiver saw {len(receiver.keys)} keys, {receiver.repeats} repeats")
+    lag = cuts(lags)
+    line("outbox", f"{turns} turns at {rate:.0f}/s for {seconds:.0f} s -> {len(lags)} messages over HTTP, "
+         f"{workers} worker processes: lag p50 {lag.p50:.0f} ms, p99 {lag.p99:.0f} ms, max {lags[-1]:.0f} ms; "
+         f"receiver saw {len(receiver.keys)} keys, {receiver.repeats} repeats")
     return 0
 
 

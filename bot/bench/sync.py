@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-import statistics
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -24,6 +24,7 @@ from sqlalchemy import insert
 
 from bot.amazon.links import seeded_tokens
 from bot.app import Services, build_runner, build_services
+from bot.bench.figures import Stopwatch, elapsed, line, per_second
 from bot.bench.postgres import pg_schema_url
 from bot.classify import Classifier, default_phrasings_dir
 from bot.clock import ManualClock
@@ -69,7 +70,7 @@ def _serving(services: Services) -> Iterator[str]:
 
 def _measure(services: Services, count: int) -> None:
     ids = _connections(services, count)
-    accepted: list[float] = []
+    accepted = Stopwatch()
     refused = 0
     with _serving(services) as base, httpx.Client(base_url=base) as client:
         start = time.perf_counter()
@@ -79,16 +80,12 @@ def _measure(services: Services, count: int) -> None:
                                   "progress": progress}).encode()
                 stamp = int(services.clock.now().timestamp())
                 headers = {TIMESTAMP_HEADER: str(stamp), SIGNATURE_HEADER: sign(SECRET, stamp, raw)}
-                t0 = time.perf_counter()
-                response = client.post("/hooks/sync", content=raw, headers=headers)
-                accepted.append((time.perf_counter() - t0) * 1000)
+                response = accepted.time(partial(client.post, "/hooks/sync", content=raw, headers=headers))
                 assert response.status_code == 200, response.text
             refused += client.post("/hooks/sync", content=raw, headers=headers).status_code == 409
-        seconds = time.perf_counter() - start
-    cuts = statistics.quantiles(accepted, n=100)
-    label = services.db.dialect.name
-    print(f"{label:11} {len(accepted):6d} reports in {seconds:6.2f} s  {len(accepted) / seconds:6.0f} reports/s  "
-          f"p50 {cuts[49]:5.2f} ms  p99 {cuts[98]:5.2f} ms  replays refused {refused}/{count}")
+        seconds = elapsed(start)
+    line(services.db.dialect.name, f"{accepted.count:6d} reports in {seconds:6.2f} s  "
+         f"{per_second(accepted.count, seconds):6.0f} reports/s  {accepted.cuts()}  replays refused {refused}/{count}")
 
 
 def run_sync_bench(connections: int, postgres_url: str | None) -> int:

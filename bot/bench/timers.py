@@ -1,7 +1,9 @@
 """`python -m bot bench timers`: real worker processes on PostgreSQL fire N due timers, with figures.
 
 N timers fall due at once; W `python -m bot worker` processes fire them. Prints the seconds from
-the commit that made them due until none is pending, and double fires (must be 0).
+the commit that made them due until none is pending, double fires (must be 0), and beside it the
+bare transaction rate of the same run (bot/bench/bare.py, one connection, measured just before
+and just after the firing, with the workers idle) and the ratio of the two.
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select
 
+from bot.bench.bare import BareTransaction
+from bot.bench.figures import Stopwatch, elapsed, line, per_second, ratio
 from bot.bench.postgres import fresh_schema, scalar, wait_until, worker_processes
 from bot.heartbeat import HEARTBEATS
 from bot.store.rows import CONVERSATIONS, TIMERS, TRANSCRIPT
 from bot.types import Channel, ConversationKey, Inbound, InboundKind
+
+BARE_TRANSACTIONS = 500  # before the firing, and as many after
 
 
 def run_timers(database_url: str, timers: int, workers: int) -> int:
@@ -33,8 +39,10 @@ def run_timers(database_url: str, timers: int, workers: int) -> int:
             ids = conn.execute(insert(CONVERSATIONS).returning(CONVERSATIONS.c.id), [dict(
                 channel="webchat", org="bench", user_id=f"u{n}", status="open", state=model.state,
                 slots=model.slots, version=1, created_at=now, updated_at=now) for n in range(timers)]).scalars().all()
+        bare, bares = BareTransaction(services.db), Stopwatch()
         with worker_processes(url, workers, {}):
             wait_until(lambda: scalar(services, select(func.count()).select_from(HEARTBEATS)) >= workers)
+            bare.measure(BARE_TRANSACTIONS, bares)
             with services.db.begin() as conn:
                 due = services.clock.now() - timedelta(minutes=1)
                 conn.execute(insert(TIMERS), [dict(conversation_id=cid, kind=timer.kind, guard_state=timer.guard_state,
@@ -42,12 +50,17 @@ def run_timers(database_url: str, timers: int, workers: int) -> int:
                                               for cid in ids])
             start = time.perf_counter()
             wait_until(lambda: scalar(services, select(func.count()).where(TIMERS.c.status == "pending")) == 0)
-            seconds = time.perf_counter() - start
+            seconds = elapsed(start)
+            bare.measure(BARE_TRANSACTIONS, bares)
         with services.db.connect() as conn:
             per_conversation = conn.execute(select(func.count()).where(TRANSCRIPT.c.kind == "timer").group_by(
                 TRANSCRIPT.c.conversation_id)).scalars().all()
             fired = conn.execute(select(func.count()).where(TIMERS.c.status == "fired")).scalar_one()
     doubles = sum(n - 1 for n in per_conversation if n > 1)
-    print(f"timers      {fired} of {timers} fired by {workers} worker processes in {seconds:.2f} s "
-          f"({fired / seconds:.0f} timers/s); double fires: {doubles}")
+    rate = per_second(fired, seconds)
+    line("timers", f"{fired} of {timers} fired by {workers} worker processes in {seconds:.2f} s "
+         f"({rate:.0f} timers/s); double fires: {doubles}")
+    line("  bare", f"{bares.count} txns  {bares.rate:.0f} txns/s  {bares.cuts()}  (select + 2 inserts + update, "
+         "one connection, before and after the firing)")
+    line("  ratio", f"{ratio(rate, bares.rate):.1f}x the bare transaction rate")
     return 0 if doubles == 0 and fired == timers else 1

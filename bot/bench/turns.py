@@ -1,15 +1,14 @@
 """`python -m bot bench turns`: scripted journeys through the engine, with figures.
 
 Prints turns per second and p50/p99 latency of one turn (classification, transaction, rendering),
-on SQLite and, when given a URL, on PostgreSQL; then the resident memory of one process holding
-10,000 open conversations. Figures go in the README.
+on SQLite and, when given a URL, on PostgreSQL, each beside the bare baseline of the same run
+(bot/bench/bare.py: select + 2 inserts + update) and the ratio of the two; then the resident memory
+of one process holding 10,000 open conversations. Figures go in the README.
 """
 
 from __future__ import annotations
 
-import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +16,8 @@ import psycopg
 
 from bot.amazon.links import seeded_tokens
 from bot.app import Services, build_runner, build_services
+from bot.bench.bare import BareTransaction
+from bot.bench.figures import Stopwatch, line, ratio, rss_mb
 from bot.bench.postgres import pg_schema_url
 from bot.classify import Classifier, default_phrasings_dir
 from bot.clock import ManualClock
@@ -55,55 +56,57 @@ def _journey(services: Services, n: int) -> list[Callable[[], TurnResult]]:
     ]
 
 
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _measure(services: Services, conversations: int) -> tuple[int, float, list[float]]:
-    latencies: list[float] = []
-    start = time.perf_counter()
+def _measure(services: Services, bare: BareTransaction | None, conversations: int) -> tuple[Stopwatch, Stopwatch]:
+    """The bot's journeys and, interleaved with them (one journey, then as many bare transactions), the
+    bare baseline: whatever else loads the machine meanwhile weighs on both alike."""
+    turns, bares = Stopwatch(), Stopwatch()
     for n in range(conversations):
-        for step in _journey(services, n):
-            t0 = time.perf_counter()
-            step()
-            latencies.append((time.perf_counter() - t0) * 1000)
-    return len(latencies), time.perf_counter() - start, latencies
+        journey = _journey(services, n)
+        for step in journey:
+            turns.time(step)
+        if bare is not None:
+            bare.measure(len(journey), bares)
+    return turns, bares
 
 
-def _report(label: str, turns: int, seconds: float, latencies: list[float]) -> None:
-    cuts = statistics.quantiles(latencies, n=100)
-    print(f"{label:11} {turns:6d} turns in {seconds:6.2f} s  {turns / seconds:7.0f} turns/s  "
-          f"p50 {cuts[49]:5.2f} ms  p99 {cuts[98]:5.2f} ms")
+def _report(label: str, turns: Stopwatch, bares: Stopwatch) -> None:
+    line(label, f"{turns.count:6d} turns in {turns.seconds:6.2f} s  {turns.rate:7.0f} turns/s  {turns.cuts()}")
+    if bares.count:
+        line("  bare", f"{bares.count:6d} txns  in {bares.seconds:6.2f} s  {bares.rate:7.0f} txns/s   {bares.cuts()}"
+             "  (select + 2 inserts + update, SQLAlchemy Core, same engine)")
+        line("  bot/bare", f"{ratio(turns.rate, bares.rate):.2f} of the bare transaction rate")
 
 
-def run_bench(conversations: int, postgres_url: str | None, memory_conversations: int) -> int:
+def _run(services: Services, label: str, conversations: int, with_bare: bool) -> None:
+    bare = BareTransaction(services.db) if with_bare else None
+    _report(label, *_measure(services, bare, conversations))
+
+
+def run_bench(conversations: int, postgres_url: str | None, memory_conversations: int, bare: bool = True) -> int:
     classifier = Classifier(default_phrasings_dir())
     runner: Runner = build_runner(load_settings())
     with tempfile.TemporaryDirectory() as tmp:
         print(f"journeys: {conversations} conversations x 9 turns (say, click, Amazon callback, sync, questions)")
         sqlite = build_services(load_settings(database_url=f"sqlite:///{Path(tmp) / 'bench.db'}"),
                                 clock=ManualClock(), tokens=seeded_tokens(), classifier=classifier, runner=runner)
-        _report("sqlite", *_measure(sqlite, conversations))
+        _run(sqlite, "sqlite", conversations, bare)
         if postgres_url:
             url, schema, conninfo = pg_schema_url(postgres_url)
             try:
                 pg = build_services(load_settings(database_url=url), clock=ManualClock(), tokens=seeded_tokens(),
                                     classifier=classifier, runner=runner, auto_migrate=True)
-                _report("postgresql", *_measure(pg, conversations))
+                _run(pg, "postgresql", conversations, bare)
                 pg.db.dispose()
             finally:
                 with psycopg.connect(conninfo, autocommit=True) as conn:
                     conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        before = _rss_mb()
+        before = rss_mb()
         memory = build_services(load_settings(database_url=f"sqlite:///{Path(tmp) / 'memory.db'}"),
                                 clock=ManualClock(), tokens=seeded_tokens(), classifier=classifier, runner=runner)
         for n in range(memory_conversations):
             memory.engine.handle(ConversationKey(Channel.WEBCHAT, "mem", f"u{n}"),
                                  Inbound(InboundKind.SAY, f"m{n}", text="hi, we're a seller and want to connect"))
-        after = _rss_mb()
-        print(f"memory      {memory_conversations} open conversations: process RSS {after:.0f} MB "
-              f"(was {before:.0f} MB before opening them)")
+        after = rss_mb()
+        line("memory", f"{memory_conversations} open conversations: process RSS {after:.0f} MB "
+                       f"(was {before:.0f} MB before opening them)")
     return 0

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.bench.figures import elapsed, nearest_rank
 from bot.bench.replies import ReplyMiss, ReplyReport, first_replies
 from bot.classify import CLARIFY_BELOW, Classifier, Understanding, default_phrasings_dir, read_phrasings
 from bot.types import Topic
@@ -67,10 +68,7 @@ class EvalReport:
         return self.slot_correct.get(name, 0) / total if total else 0.0
 
     def latency_ms(self, quantile: float) -> float:
-        if not self.latencies_ms:
-            return 0.0
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
+        return nearest_rank(self.latencies_ms, quantile)
 
 
 def _slot_value(understanding: Understanding, name: str) -> object:
@@ -87,7 +85,7 @@ def evaluate(classifier: Classifier, rows: list[dict[str, object]]) -> EvalRepor
         expected = tuple(str(t) for t in raw_topics) if isinstance(raw_topics, list) else ()
         start = time.perf_counter()
         got = classifier.understand(text)
-        report.latencies_ms.append((time.perf_counter() - start) * 1000.0)
+        report.latencies_ms.append(elapsed(start) * 1000.0)
         predicted = tuple(t.value for t in got.topics)
         report.rows += 1
         primary = expected[0] if expected else ""
@@ -176,7 +174,7 @@ def main(path: Path) -> int:
     """Build the classifier of the repository's phrasings as a server does, evaluate on `path`, print the report."""
     start = time.perf_counter()
     classifier = Classifier(default_phrasings_dir())
-    startup = time.perf_counter() - start
+    startup = elapsed(start)
     rows = _load(path)
     for text in ("hello", "how do I connect amazon.de? also, what is sp-api"):
         classifier.understand(text)  # the very first calls pay for lazy imports; the rows are measured cold

@@ -14,7 +14,7 @@ from bot.engine.records import Claim, GrantRecord, StoredGrant, TurnResult
 from bot.engine.turn import Turns
 from bot.store.rows import AttemptRow
 from bot.sync.report import SyncReport
-from bot.types import ConversationKey
+from bot.types import Channel, ConversationKey
 
 
 class Engine(Turns):
@@ -81,3 +81,18 @@ class Engine(Turns):
 
     def conversation_id_for(self, key: ConversationKey) -> int | None:
         return reads.conversation_id_for(self, key)
+
+    def said_after(self, conversation_id: int, after_id: int, limit: int = 500) -> list[reads.SaidRow]:
+        return reads.said_after(self, conversation_id, after_id, limit)
+
+    def said_in_turn(self, conversation_id: int, client_message_id: str) -> list[reads.SaidRow]:
+        return reads.said_in_turn(self, conversation_id, client_message_id)
+
+    def newest_said(self, conversation_ids: list[int]) -> dict[int, int]:
+        return reads.newest_said(self, conversation_ids)
+
+    def conversation_key(self, conversation_id: int) -> ConversationKey | None:
+        return reads.conversation_key(self, conversation_id)
+
+    def open_conversations(self, channel: Channel, users: list[str]) -> dict[tuple[str, str], int]:
+        return reads.open_conversations(self, channel, users)

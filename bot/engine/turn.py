@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, text, update
+from sqlalchemy import Connection, update
 from sqlalchemy import Engine as DbEngine
 
 from bot.amazon.links import LinkBuilder, TokenSource, plan_link, random_tokens
@@ -29,6 +29,7 @@ from bot.engine.records import MAX_TEXT, BadInput, CaseRow, TurnResult
 from bot.engine.writes import Writes
 from bot.logs import conversation_context
 from bot.runner import Outcome, Planned, Runner
+from bot.store.hotpath import TurnStatements
 from bot.store.rows import CASES, ConversationRow, Statements
 from bot.types import ConversationKey, Inbound, InboundKind, Link, Outbound
 from bot.wakeup import NOTIFY
@@ -53,6 +54,7 @@ class Turns:
         self.links = LinkBuilder(settings)
         self.postgres = db.dialect.name == "postgresql"
         self.sql = Statements(self.postgres)
+        self.hot = TurnStatements(db.dialect)  # the turn's own statements, prepared once (bot/store/hotpath.py)
         self.cases = CasePolicy.from_settings(
             settings.business_hours, settings.business_timezone, settings.case_sla, settings.strategist_routes,
             settings.strategist_default, settings.strategist_backup)
@@ -70,24 +72,28 @@ class Turns:
             # Classifying is CPU-only: done before the transaction so the row lock stays short.
             heard = self.classifier.understand(inbound.text[:MAX_TEXT])
         with self.begin() as conn:
-            conversation = self.lock(conn, key)
-            return self.run(conn, conversation, inbound, heard)
+            now = self.clock.now()
+            conversation, recorded = self._lock_recording(conn, key, inbound.key, now)
+            return self.run(conn, conversation, inbound, heard, recorded, now)
 
-    def run(self, conn: Connection, conversation: ConversationRow, inbound: Inbound, heard: Any) -> TurnResult:
-        """One turn of a locked conversation, inside the caller's transaction."""
+    def run(self, conn: Connection, conversation: ConversationRow, inbound: Inbound, heard: Any,
+            recorded: bool | None = None, now: datetime | None = None) -> TurnResult:
+        """One turn of a locked conversation, inside the caller's transaction. `recorded`: whether the
+        caller already recorded inbound.key with the lock (True: new, False: a duplicate); None: not yet."""
         with conversation_context(f"c-{conversation.id}"):  # every log line of the turn names its conversation
-            return self._decide(conn, conversation, inbound, heard)
+            return self._decide(conn, conversation, inbound, heard, recorded, now or self.clock.now())
 
-    def _decide(self, conn: Connection, conversation: ConversationRow, inbound: Inbound, heard: Any) -> TurnResult:
+    def _decide(self, conn: Connection, conversation: ConversationRow, inbound: Inbound, heard: Any,
+                recorded: bool | None, now: datetime) -> TurnResult:
         result = TurnResult(conversation.id)
-        now = self.clock.now()
-        recorded = conn.execute(self.sql.record_key, {"key": inbound.key, "cid": conversation.id, "at": now}).first()
         if recorded is None:
+            recorded = self.hot.record_key(conn, inbound.key, conversation.id, now)
+        if not recorded:
             result.duplicate = True
             return result
         journey = Journey.model_validate(conversation.slots)
         self._check(conversation, journey, inbound)
-        writes = Writes()
+        writes = Writes(self.hot, conversation.id)
         writes.transcript.append(dict(conversation_id=conversation.id, at=now, direction="in", topic="",
                                       kind=inbound.kind.value, text=_clean(inbound.text)[:MAX_TEXT],
                                       data=_public(inbound.data)))
@@ -103,9 +109,8 @@ class Turns:
             # Wakes the workers at commit (bot/wakeup.py). A timer's messages need no wake-up: the
             # worker that fired it delivers next, in the same round.
             conn.execute(NOTIFY)
-        conn.execute(self.sql.save_conversation, {
-            "cid": conversation.id, "b_state": outcome.state, "b_slots": outcome.journey.model_dump(mode="json"),
-            "b_version": conversation.version + 1, "b_now": now})
+        self.hot.save(conn, conversation.id, outcome.state, outcome.journey.model_dump_json(),
+                      conversation.version + 1, now)
         return result
 
     def _check(self, conversation: ConversationRow, journey: Journey, inbound: Inbound) -> None:
@@ -119,9 +124,7 @@ class Turns:
 
     def _apply_effects(self, conn: Connection, conversation: ConversationRow, outcome: Outcome,
                        case_id: int | None, writes: Writes, now: datetime) -> CaseRow | None:
-        left = [s for s in outcome.left if s != outcome.state]
-        if left:
-            conn.execute(self.sql.cancel_guarded, {"cid": conversation.id, "states": left})
+        writes.cancel_guarding([s for s in outcome.left if s != outcome.state])
         for kind, after, guard in outcome.arm:
             self.arm(conn, writes, conversation.id, kind, now + after, guard, now)
         case = cases.load_case(conn, case_id)
@@ -130,8 +133,7 @@ class Turns:
                 guard = outcome.state if effect.guarded else ""
                 self.arm(conn, writes, conversation.id, effect.kind, now + effect.after, guard, now)
             elif isinstance(effect, CancelTimers):
-                writes.drop_timers(effect.kind)
-                conn.execute(self.sql.cancel_kind, {"cid": conversation.id, "b_kind": effect.kind})
+                writes.cancel_kind(effect.kind)
             elif isinstance(effect, OpenCase):
                 case = cases.open_case(self, conn, conversation, outcome, effect, writes, now)
             elif isinstance(effect, UpdateCase) and case is not None:
@@ -147,8 +149,7 @@ class Turns:
     def arm(self, conn: Connection, writes: Writes, conversation_id: int, kind: str, due: datetime, guard: str,
             now: datetime) -> None:
         """One pending timer per kind and conversation: arming again replaces it (a new link, new progress)."""
-        writes.drop_timers(kind)
-        conn.execute(self.sql.cancel_kind, {"cid": conversation_id, "b_kind": kind})
+        writes.cancel_kind(kind)
         writes.timer(conversation_id, kind, due, guard, now)
 
     # ---- messages -----------------------------------------------------------------------------
@@ -182,18 +183,45 @@ class Turns:
 
     def lock(self, conn: Connection, key: ConversationKey) -> ConversationRow:
         """The open conversation at `key`, locked for this transaction; created when there is none."""
+        found = self.hot.lock_open(conn, key.channel.value, key.org, key.user)
+        if found is not None:  # its row lock serialises this conversation's turns
+            return found
+        return self._create(conn, key) or self._missing(conn, key)
+
+    def _lock_recording(self, conn: Connection, key: ConversationKey, inbound_key: str,
+                        now: datetime) -> tuple[ConversationRow, bool | None]:
+        """`lock`, and on PostgreSQL the inbound's key recorded in the same statement (see bot/store/hotpath.py)."""
+        if not self.postgres:
+            return self.lock(conn, key), None
+        args = (conn, key.channel.value, key.org, key.user, inbound_key, now)
+        found = self.hot.lock_open_recording(*args)
+        if found is not None:
+            return found
+        created = self._create(conn, key)
+        if created is not None:
+            return created, None
+        again = self.hot.lock_open_recording(*args)  # created by a first message that held the advisory lock
+        assert again is not None
+        return again
+
+    def _create(self, conn: Connection, key: ConversationKey) -> ConversationRow | None:
+        """A new conversation at `key`; None when one appeared while this waited for the key's lock."""
         if self.postgres:
             # Two first messages of a new conversation must not create it twice: serialise on the key.
             digest = int.from_bytes(hashlib.blake2b(
                 f"{key.channel}|{key.org}|{key.user}".encode(), digest_size=8).digest(), "big", signed=True)
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": digest})
-        found = self.sql.lock_open(conn, key.channel.value, key.org, key.user)
-        if found is not None:
-            return found
-        return self.sql.create(conn, key.channel.value, key.org, key.user, self.runner.start_state, self.clock.now())
+            self.hot.advisory_lock(conn, digest)
+            if self.hot.lock_open(conn, key.channel.value, key.org, key.user) is not None:
+                return None
+        return self.hot.create(conn, key.channel.value, key.org, key.user, self.runner.start_state, self.clock.now())
+
+    def _missing(self, conn: Connection, key: ConversationKey) -> ConversationRow:
+        found = self.hot.lock_open(conn, key.channel.value, key.org, key.user)
+        assert found is not None
+        return found
 
     def lock_by_id(self, conn: Connection, conversation_id: int) -> ConversationRow:
-        found = self.sql.lock_by_id(conn, conversation_id)
+        found = self.hot.lock_by_id(conn, conversation_id)
         if found is None:
             raise BadInput(f"conversation c-{conversation_id} does not exist")
         return found
