@@ -17,7 +17,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 import flows
-from bot.asides import Asides, only_asked, shortened, stated_topics
+from bot.asides import Asides, asks_about_region, only_asked, shortened, stated_topics
 from bot.classify import Understanding
 from bot.knowledge import Knowledge
 from bot.render import Templates
@@ -214,7 +214,9 @@ class Runner:
             j.advertised = slots.advertised
         if slots.admin is not None:
             j.admin = slots.admin
-        if slots.marketplaces and not j.connections and not j.pending_regions:
+        # "which region is Japan?" asks about a marketplace; it does not say they sell there
+        if slots.marketplaces and not j.connections and not j.pending_regions and not asks_about_region(
+                ctx.inbound.text):
             j.marketplaces = list(dict.fromkeys([*j.marketplaces, *slots.marketplaces]))
         for code in slots.error_codes:
             if code not in {e.code for e in j.errors}:
