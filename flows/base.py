@@ -79,6 +79,8 @@ class Timing:
 
     link_nudge: timedelta = timedelta(minutes=30)  # a sign-in link not used: one nudge
     sync_stall: timedelta = timedelta(hours=12)  # a started sync with no progress: flagged before 48 h
+    business_hours: str = "always"  # when Data Strategists answer (settings BUSINESS_HOURS, BUSINESS_TIMEZONE)
+    business_timezone: str = "UTC"
 
 
 @dataclass(frozen=True)
