@@ -22,7 +22,7 @@ MAX_ASIDES: Final = 3  # topics answered from one message
 
 # "which region is Mexico?", "is amazon.com.br part of North America?", "do I need one login per region"
 _ASKS_REGION: Final = re.compile(
-    r"\bre?g[io]{1,2}ns?\b|\bregi[oó]n(?:es)?\b|\br[ée]gions?\b|\bregion[ei]\b|\bnorth america\b|\beurope\b"
+    r"\bre?g[io]{1,2}ns?\b|\bregi[oó]n(?:es)?\b|\bregio\b|\br[ée]gions?\b|\bregion[ei]\b|\bnorth america\b|\beurope\b"
     r"|\bfar east\b|\b(?:na|eu|fe)\b|\bpart of\b|\bbelongs?\b|\bgrouped\b|\bsame (?:login|sign-?in|link)\b"
     r"|\bseparate(?:ly)?\b|\bhow many (?:times|logins|links|sign)|\bwhere do i (?:pick|find|choose|select)\b"
     r"|\bone (?:login|link|sign-?in|connection) (?:or|for)\b|地区|区域|リージョン")

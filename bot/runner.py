@@ -185,7 +185,7 @@ class Runner:
         rest = Understanding(heard.topics[1:], heard.confidence, heard.slots) if len(heard.topics) > 1 else None
         answers = self.asides.answers(ctx, rest) if rest is not None else []
         reason = "amazon_error" if flows.person_needed_for(heard.slots.error_codes) else "customer_request"
-        step = handoff(ctx, reason)
+        step = handoff(ctx, reason, asked=True)
         return Step(to=step.to, say=(*shortened(answers), *step.say), effects=step.effects)
 
     def _social(self, node: Node, ctx: Ctx, kind: str) -> Step:
@@ -256,7 +256,8 @@ class Runner:
         ctx.journey.misses = 0
         answers = self.asides.answers(ctx, heard)
         if flows.person_needed_for(heard.slots.error_codes):  # e.g. MD codes: our app's setup, never the customer's
-            step = handoff(ctx, "amazon_error")
+            step = handoff(ctx, "amazon_error", asked=Topic.HANDOFF_REQUEST in heard.topics)
+            answers = [a for a in answers if a.topic != Topic.HANDOFF_REQUEST]
             return Step(to=step.to, say=(*shortened(answers), *step.say), effects=step.effects)
         question_open = node.resumable
         asked = only_asked(topic, ctx.inbound.text, heard)

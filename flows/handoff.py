@@ -45,9 +45,11 @@ REASON_TOPICS: dict[str, Topic] = {
 }
 
 
-def handoff(ctx: Ctx, reason: str, note: str = "") -> Step:
-    """Open a case for `reason` and tell the customer what happens next. Any state may call this."""
-    topic = REASON_TOPICS.get(reason, Topic.HANDOFF_REQUEST)
+def handoff(ctx: Ctx, reason: str, note: str = "", asked: bool = False) -> Step:
+    """Open a case for `reason` and tell the customer what happens next. Any state may call this.
+
+    `asked`: the customer asked for a person, so the message carries that topic whatever the reason."""
+    topic = Topic.HANDOFF_REQUEST if asked else REASON_TOPICS.get(reason, Topic.HANDOFF_REQUEST)
     if ctx.journey.case_status in ("open", "claimed"):
         return stay(Say("handoff/already_open", topic=topic))
     if not ctx.state.startswith("handoff."):
