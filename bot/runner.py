@@ -276,11 +276,13 @@ class Runner:
             lead = shortened(answers) if acted.to is not None else answers
             return Step(to=acted.to, say=(*lead, *acted.say), effects=acted.effects)
         asked = only_asked(topic, ctx.inbound.text, heard)  # answered, then the journey from its start
-        target = flows.entry_for(Topic.CONNECT_REQUIREMENTS if asked else topic, j, heard.slots.marketplaces)
+        stated = topic in stated_topics(ctx.inbound.text, heard)  # "vendeur sur Amazon.fr, je suis admin"
+        fixed = stated and topic in (Topic.PREREQ_ADVERTISING, Topic.PREREQ_PERMISSIONS)  # said to be in place
+        entry = Topic.CONNECT_REQUIREMENTS if asked else Topic.CONNECT_START if fixed else topic
+        target = flows.entry_for(entry, j, heard.slots.marketplaces)
         if target is None:
             return stay(*answers)
-        if topic == Topic.CONNECT_START or (topic in stated_topics(ctx.inbound.text, heard)
-                                            and topic in (Topic.CONNECT_ACCOUNT_TYPE, Topic.CONNECT_REGION)):
+        if topic == Topic.CONNECT_START or stated:
             ctx.lead_topic = Topic.CONNECT_START  # the journey itself answers "how do I connect"
         # connect.start's article is the journey it starts: the steps say it in their own words.
         lead = [say for say in answers if say.topic != Topic.CONNECT_START]

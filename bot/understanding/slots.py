@@ -240,6 +240,7 @@ _ADMIN_YES_RE: Final = re.compile(
     r"\b(?:i'?m|i am|we'?re|we are|im)\s+(?:an?\s+|the\s+)?(?:admins?|administrators?|account owners?|owners?)\b"
     r"|\b(?:i|we) (?:have|got|already have)\s+(?:full\s+)?(?:admin|administrator|view and edit|view & edit|full)"
     r"(?: access| rights| permissions?)?\b|\badmin (?:access|rights) (?:on|in|to) \w+ (?:already|yes)\b"
+    r"|\b(?:je suis|ich bin|soy|sono|main|hum) (?:l'|el |der |la |un |una )?(?:admin|administra\w*)\b"
 )
 _QUESTION_CLAUSE_RE: Final = re.compile(
     r"^\W*(?:do|does|did|is|are|should|must|can|could|will|would|what|how|which|why|when)\b")
