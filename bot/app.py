@@ -42,7 +42,8 @@ def build_runner(settings: Settings) -> Runner:
     templates = Templates(reply_estimate=settings.strategist_reply_estimate)
     knowledge = Knowledge.load()
     timing = Timing(link_nudge=parse_duration(settings.link_nudge_after),
-                    sync_stall=parse_duration(settings.sync_stall_after))
+                    sync_stall=parse_duration(settings.sync_stall_after),
+                    business_hours=settings.business_hours, business_timezone=settings.business_timezone)
     runner = Runner(templates, knowledge, timing)
     validate_all(templates, knowledge)
     return runner

@@ -6,6 +6,7 @@ support can add an error message or change wording without touching Python.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,21 @@ class Article:
     codes: tuple[str, ...]
     summary: str
     body: str
+
+    @property
+    def answer(self) -> str:
+        """The body without its closing call to action ("Say 'connect' ...", "Which are you?"): what is
+        said when the conversation goes on at a step right after it, which asks its own question."""
+        paragraphs = self.body.split("\n\n")
+        sentences = _SENTENCE_END.split(paragraphs[-1].strip())
+        while sentences and _CALL_TO_ACTION.match(sentences[-1]):
+            sentences.pop()
+        kept = [*paragraphs[:-1], " ".join(sentences)] if sentences else paragraphs[:-1]
+        return "\n\n".join(kept).strip() or self.body
+
+
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
+_CALL_TO_ACTION = re.compile(r"(?:Say |Ask |Tell me |I will |.*\?$)")
 
 
 class KnowledgeError(ValueError):

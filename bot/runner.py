@@ -12,11 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rapidfuzz import fuzz
 
 import flows
+from bot.asides import Asides, asks_about_region, only_asked, shortened, stated_topics
+from bot.classify import Understanding
 from bot.knowledge import Knowledge
 from bot.render import Templates
 from bot.types import Audience, Choice, Inbound, InboundKind, Topic
@@ -24,14 +26,11 @@ from flows.answers import affirms
 from flows.base import Ctx, Effect, Node, Option, Say, Step, Timing, goto, stay
 from flows.handoff import handoff
 from flows.journey import Journey
+from flows.social import social_kind
 from flows.states import Handoff
-
-if TYPE_CHECKING:
-    from bot.classify import Understanding
 
 MAX_HOPS = 20  # routing nodes chained in one turn; more means a loop in a flow
 MAX_MISSES = 3  # answers in a row the bot cannot read before a person is brought in
-MAX_ASIDES = 3  # topics answered from one message
 _WANTS_TO_CONNECT = frozenset({Topic.CONNECT_START, Topic.CONNECT_ADD_ACCOUNT, Topic.CONNECT_REQUIREMENTS,
                                Topic.CONNECT_AGENCY})
 
@@ -55,6 +54,8 @@ class Planned:
     link: str | None = None  # "signin" | "spapi": a fresh Amazon link goes with this message
     case_message: bool = False  # carries the reference of the conversation's case
     author: str = ""  # the person who wrote it (a relayed reply); "" = the bot
+    aside: bool = False  # an answer to a question, said before the conversation goes on
+    prompt: bool = False  # the question of a step the turn entered
 
 
 @dataclass
@@ -65,12 +66,14 @@ class Outcome:
     effects: list[Effect] = field(default_factory=list)
     arm: list[tuple[str, timedelta, str]] = field(default_factory=list)  # (kind, after, guard state)
     left: list[str] = field(default_factory=list)  # states left: their guarded timers are cancelled
+    lead_topic: Topic | None = None  # what the customer asked, when its answer is the journey the turn starts
 
 
 class Runner:
     def __init__(self, templates: Templates, knowledge: Knowledge, timing: Timing | None = None) -> None:
         self.templates = templates
         self.knowledge = knowledge
+        self.asides = Asides(knowledge)
         self.timing = timing or Timing()
         self.start_state = flows.START.value
         self.nodes: dict[str, Node] = {}
@@ -93,7 +96,22 @@ class Runner:
         node = self.nodes[state]
         step, checked = self._decide(node, ctx)
         self._apply(step, ctx, outcome, node, checked)
+        outcome.lead_topic = ctx.lead_topic
+        self._answer_first(outcome)
         return outcome
+
+    def _answer_first(self, outcome: Outcome) -> None:
+        """An answer the step the turn went on to says in its own words is not said twice; a journey
+        started because the customer asked to connect opens with a message carrying that topic."""
+        prompts = {m.topic for m in outcome.messages if m.prompt}
+        outcome.messages = [m for m in outcome.messages
+                            if not (m.aside and m.topic in prompts and m.topic not in flows.EXPLAIN_FIRST)]
+        opening = [i for i, m in enumerate(outcome.messages) if m.audience == Audience.CUSTOMER and not m.aside]
+        if outcome.lead_topic is not None and opening:
+            first = outcome.messages[opening[0]]
+            outcome.messages[opening[0]] = Planned(first.audience, outcome.lead_topic, first.text, first.choices,
+                                                    first.link, first.case_message, first.author, first.aside,
+                                                    first.prompt)
 
     def options_of(self, state: str) -> tuple[Option, ...]:
         node = self.nodes.get(state)
@@ -148,7 +166,7 @@ class Runner:
             return self._not_understood(node, ctx), True
         self._remember(ctx, heard)
         if heard.topics[0] == Topic.HANDOFF_REQUEST:
-            return handoff(ctx, "customer_request"), False
+            return self._to_person(ctx, heard), False
         option = self._answer_option(node, ctx, heard)
         if option is not None:
             return self._choose(node, option, ctx), True
@@ -156,7 +174,32 @@ class Runner:
             step = node.on_text(ctx)
             if step is not None:
                 return step, True
+        social = social_kind(ctx.inbound.text)
+        if social is not None and not heard.slots.error_codes:
+            return self._social(node, ctx, social), True
         return self._by_topic(node, ctx, heard), False
+
+    def _to_person(self, ctx: Ctx, heard: Understanding) -> Step:
+        """'Is it connected? and who is my data strategist': the other questions first, then the handoff,
+        which names the Amazon error when the customer reported one."""
+        rest = Understanding(heard.topics[1:], heard.confidence, heard.slots) if len(heard.topics) > 1 else None
+        answers = self.asides.answers(ctx, rest) if rest is not None else []
+        reason = "amazon_error" if flows.person_needed_for(heard.slots.error_codes) else "customer_request"
+        step = handoff(ctx, reason, asked=True)
+        return Step(to=step.to, say=(*shortened(answers), *step.say), effects=step.effects)
+
+    def _social(self, node: Node, ctx: Ctx, kind: str) -> Step:
+        """Thanks, bye, ok, hello?: a short fitting reply, and the pending step in one line."""
+        j = ctx.journey
+        j.misses = 0
+        pending = node.resumable and node.say is not None
+        if pending:
+            topic = node.topic
+        else:
+            topic = Topic.CLARIFY if kind in ("hello", "presence") else Topic.OFF_TOPIC
+        # "bye" ends here; "thanks" then "ok" do not get the same step twice in a row
+        again = pending and kind != "bye" and j.reasked != ctx.state
+        return stay(Say("common/social", topic=topic, vars={"kind": kind, "pending": pending}), reprompt=again)
 
     def _remember(self, ctx: Ctx, heard: Understanding) -> None:
         """Keep what the customer tells in passing, so the bot never asks for it again."""
@@ -167,7 +210,13 @@ class Runner:
             j.agency = slots.agency
         if j.new_customer is None and slots.new_customer is not None:
             j.new_customer = slots.new_customer
-        if slots.marketplaces and not j.connections and not j.pending_regions:
+        if slots.advertised is not None:  # the latest word counts: "no campaigns yet" ... "it's live now"
+            j.advertised = slots.advertised
+        if slots.admin is not None:
+            j.admin = slots.admin
+        # "which region is Japan?" asks about a marketplace; it does not say they sell there
+        if slots.marketplaces and not j.connections and not j.pending_regions and not asks_about_region(
+                ctx.inbound.text):
             j.marketplaces = list(dict.fromkeys([*j.marketplaces, *slots.marketplaces]))
         for code in slots.error_codes:
             if code not in {e.code for e in j.errors}:
@@ -205,61 +254,39 @@ class Runner:
         if topic == Topic.CLARIFY or (topic == Topic.OFF_TOPIC and node.resumable):
             return self._not_understood(node, ctx)
         ctx.journey.misses = 0
-        answers = self._answers(ctx, heard)
+        answers = self.asides.answers(ctx, heard)
         if flows.person_needed_for(heard.slots.error_codes):  # e.g. MD codes: our app's setup, never the customer's
-            step = handoff(ctx, "amazon_error")
-            return Step(to=step.to, say=(*answers, *step.say), effects=step.effects)
+            step = handoff(ctx, "amazon_error", asked=Topic.HANDOFF_REQUEST in heard.topics)
+            answers = [a for a in answers if a.topic != Topic.HANDOFF_REQUEST]
+            return Step(to=step.to, say=(*shortened(answers), *step.say), effects=step.effects)
         question_open = node.resumable
-        if topic in flows.JUMPS or not question_open:
+        asked = only_asked(topic, ctx.inbound.text, heard)
+        if (topic in flows.JUMPS and not asked) or not question_open:
             return self._start(topic, ctx, answers, heard)
-        return stay(*answers, reprompt=True)
+        if not answers:  # only statements, already remembered: the step goes on
+            return stay(reprompt=True)
+        return stay(*shortened(answers), reprompt=True)
 
     def _start(self, topic: Topic, ctx: Ctx, answers: list[Say], heard: Understanding) -> Step:
+        """Answer first, then lead: the answers of the message, then the journey at the right step."""
         j = ctx.journey
         action = flows.TOPIC_ACTIONS.get(topic)
         acted = action(ctx) if action else None
         if acted is not None:
-            return Step(to=acted.to, say=(*answers, *acted.say), effects=acted.effects)
-        target = flows.entry_for(topic, j, heard.slots.marketplaces)
+            lead = shortened(answers) if acted.to is not None else answers
+            return Step(to=acted.to, say=(*lead, *acted.say), effects=acted.effects)
+        asked = only_asked(topic, ctx.inbound.text, heard)  # answered, then the journey from its start
+        stated = topic in stated_topics(ctx.inbound.text, heard)  # "vendeur sur Amazon.fr, je suis admin"
+        fixed = stated and topic in (Topic.PREREQ_ADVERTISING, Topic.PREREQ_PERMISSIONS)  # said to be in place
+        entry = Topic.CONNECT_REQUIREMENTS if asked else Topic.CONNECT_START if fixed else topic
+        target = flows.entry_for(entry, j, heard.slots.marketplaces)
         if target is None:
             return stay(*answers)
-        # The other questions of the message are answered before the journey starts.
-        lead = answers if topic in flows.EXPLAIN_FIRST else answers[1:]
-        explained = flows.EXPLAINED_BY.get(target, frozenset())  # the step says it in its own words
-        lead = [say for say in lead if say.topic not in explained]
-        return Step(to=target, say=tuple(lead))
-
-    def _answers(self, ctx: Ctx, heard: Understanding) -> list[Say]:
-        says: list[Say] = []
-        seen: set[str] = set()
-        for code in heard.slots.error_codes:
-            article = self.knowledge.for_code(code)
-            if article and article.id not in seen:
-                seen.add(article.id)
-                says.append(Say("common/article", topic=Topic.CONNECT_AMAZON_ERROR,
-                                vars={"article": article}))
-        if says:  # the specific error's article says more than the general one
-            seen.update(a.id for a in [self.knowledge.for_topic(Topic.CONNECT_AMAZON_ERROR)] if a)
-        # "seller here, on amazon.com, how do I connect" or just "vendor amazon.de": statements the bot
-        # remembers and acts on, not questions to answer with an article.
-        stated = {t for t, value in ((Topic.CONNECT_ACCOUNT_TYPE, heard.slots.account_type),
-                                     (Topic.CONNECT_REGION, heard.slots.marketplaces)) if value}
-        if heard.topics[0] not in _WANTS_TO_CONNECT and heard.topics[0] not in stated:
-            stated = set()
-        for topic in heard.topics:
-            if len(says) >= MAX_ASIDES:
-                break
-            if topic in stated:
-                continue
-            live = flows.ANSWERS.get(topic)
-            if live is not None:
-                says.append(live(ctx))
-                continue
-            article = self.knowledge.for_topic(topic, ctx.journey.account_type)
-            if article is not None and article.id not in seen:
-                seen.add(article.id)
-                says.append(Say("common/article", topic=topic, vars={"article": article}))
-        return says
+        if topic == Topic.CONNECT_START or stated:
+            ctx.lead_topic = Topic.CONNECT_START  # the journey itself answers "how do I connect"
+        # connect.start's article is the journey it starts: the steps say it in their own words.
+        lead = [say for say in answers if say.topic != Topic.CONNECT_START]
+        return Step(to=target, say=tuple(shortened(lead)))
 
     def _not_understood(self, node: Node, ctx: Ctx) -> Step:
         ctx.journey.misses += 1
@@ -288,6 +315,7 @@ class Runner:
                 outcome.left.append(ctx.state)
             ctx.state = outcome.state = target.value
             ctx.journey.misses = 0
+            ctx.journey.reasked = None
             node = self.nodes[target.value]
             routed = node.on_enter(ctx) if node.on_enter else None
             if routed is not None:
@@ -314,18 +342,26 @@ class Runner:
         if node.say is None:
             return
         choices = tuple(Choice(o.label, o.value) for o in node.options)
+        back = f"back/{ctx.state}"
+        if again and outcome.messages and self.templates.exists(back):
+            # after an aside or a short reply: the pending step in one line, not its whole message again
+            text = self._render(back, ctx, {})
+            outcome.messages.append(Planned(Audience.CUSTOMER, node.topic, text, choices))
+            ctx.journey.reasked = ctx.state
+            return
         if again and node.say_again is not None:  # the link already sent still works: no second one
             text = self._render(node.say_again, ctx, {})
             outcome.messages.append(Planned(Audience.CUSTOMER, node.topic, text, choices))
             return
         text = self._render(node.say, ctx, {})
-        outcome.messages.append(Planned(Audience.CUSTOMER, node.topic, text, choices, node.link))
+        outcome.messages.append(Planned(Audience.CUSTOMER, node.topic, text, choices, node.link, prompt=not again))
 
     def _emit(self, says: tuple[Say, ...] | list[Say], node: Node, ctx: Ctx, outcome: Outcome) -> None:
         for say in says:
             text = self._render(say.template, ctx, say.vars)
             outcome.messages.append(Planned(say.audience, say.topic or node.topic, text,
-                                            case_message=say.template.startswith("handoff/"), author=say.author))
+                                            case_message=say.template.startswith("handoff/"), author=say.author,
+                                            aside=say.aside))
 
     def _render(self, template: str, ctx: Ctx, variables: Mapping[str, Any]) -> str:
         return self.templates.render(template, {

@@ -14,6 +14,7 @@ from bot.types import InboundKind, Topic
 from flows import connect, handoff, home, prerequisites, region, signin, signup, sp_api, sync
 from flows.answers import asks_for_removal
 from flows.base import Ctx, Flow, Handler, Say, Step
+from flows.facts import region_fact, sp_api_fact
 from flows.journey import Journey
 from flows.states import Connect, Home, Prereq, Region, Signin, Signup
 
@@ -67,21 +68,15 @@ JUMPS: frozenset[Topic] = frozenset({
     Topic.SIGNUP_EMAIL,
 })
 
-# Topics whose entry is preceded by their article, because the customer asked a question first.
-# (Requirements and agency are not here: the steps they start explain them in their own words.)
+# Topics whose answer is kept before their step even when that step carries the same topic: the
+# step asks (Vendor or Seller? which marketplaces?), the answer explains.
 EXPLAIN_FIRST: frozenset[Topic] = frozenset({Topic.CONNECT_ACCOUNT_TYPE, Topic.CONNECT_REGION})
 
-# Articles a step makes redundant when the customer is sent there: its own words say the same.
-_JOURNEY_TOPICS = frozenset({Topic.CONNECT_START, Topic.CONNECT_REQUIREMENTS, Topic.CONNECT_AGENCY,
-                             Topic.SIGNUP_ORGANIZATION})
-EXPLAINED_BY: Mapping[StrEnum, frozenset[Topic]] = {
-    Connect.ROUTE: _JOURNEY_TOPICS,
-    Signin.SEND: _JOURNEY_TOPICS | {Topic.CONNECT_ACCOUNT_TYPE, Topic.CONNECT_REGION, Topic.CONNECT_ADD_ACCOUNT},
-    Region.ASK: _JOURNEY_TOPICS | {Topic.CONNECT_ACCOUNT_TYPE, Topic.CONNECT_REGION, Topic.CONNECT_ADD_ACCOUNT},
-}
-
-ANSWERS: Mapping[Topic, Callable[[Ctx], Say]] = {
+# Questions answered from what the bot knows (None: it does not know enough, the article answers).
+ANSWERS: Mapping[Topic, Callable[[Ctx], Say | None]] = {
     Topic.SYNC_STATUS: sync.status_answer,
+    Topic.CONNECT_REGION: region_fact,
+    Topic.CONNECT_SP_API: sp_api_fact,
 }
 
 
@@ -147,5 +142,5 @@ EVENTS: Mapping[InboundKind, Handler] = {
     InboundKind.STRATEGIST: _on_strategist,
 }
 
-__all__ = ["ANSWERS", "ENTRY_POINTS", "EVENTS", "EXPLAINED_BY", "EXPLAIN_FIRST", "FLOWS",
+__all__ = ["ANSWERS", "ENTRY_POINTS", "EVENTS", "EXPLAIN_FIRST", "FLOWS",
            "JUMPS", "START", "TOPIC_ACTIONS", "entry_for", "person_needed_for"]

@@ -29,6 +29,7 @@ class Say:
     audience: Audience = Audience.CUSTOMER
     vars: Mapping[str, Any] = field(default_factory=dict)
     author: str = ""  # a person's name when the message is theirs (a strategist's relayed reply); "" = the bot
+    aside: bool = False  # an answer to what the customer asked, said before the conversation goes on
 
 
 # Effects: what a step asks the engine to do besides talking.
@@ -78,6 +79,8 @@ class Timing:
 
     link_nudge: timedelta = timedelta(minutes=30)  # a sign-in link not used: one nudge
     sync_stall: timedelta = timedelta(hours=12)  # a started sync with no progress: flagged before 48 h
+    business_hours: str = "always"  # when Data Strategists answer (settings BUSINESS_HOURS, BUSINESS_TIMEZONE)
+    business_timezone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class Ctx:
     heard: Understanding | None = None
     choice: str | None = None
     timing: Timing = field(default_factory=Timing)
+    lead_topic: Topic | None = None  # set when the journey a turn starts is itself the answer to what was asked
 
     @property
     def data(self) -> Mapping[str, Any]:

@@ -26,7 +26,7 @@ def next_step(ctx: Ctx) -> Step:
     if j.agency and "agency_access" not in j.tried:
         return goto(S.AGENCY)
     if j.prerequisites_ok is None:
-        return goto(S.PREREQ)
+        return _prerequisites(ctx)
     if not j.connections and not j.pending_regions:
         # Marketplaces named earlier in the conversation are not asked for again.
         return region.plan_regions(ctx, list(j.marketplaces)) if j.marketplaces else goto(Region.ASK)
@@ -37,6 +37,23 @@ def next_step(ctx: Ctx) -> Step:
     if j.sp_api is None:
         return goto(SpApi.OFFER)
     return goto(Sync.SYNCING)
+
+
+def _prerequisites(ctx: Ctx) -> Step:
+    """What the customer already said about the two checks decides: both true skips them, a missing one
+    goes straight to its fix, otherwise the bot asks."""
+    j = ctx.journey
+    if j.advertised and j.admin:
+        j.prerequisites_ok = True
+        j.note_tried("customer said a campaign has run and the login has View and Edit")
+        return next_step(ctx)
+    if j.advertised is False:
+        j.missing = "both" if j.admin is False else "advertising"
+        return goto(Prereq.NEVER_ADVERTISED)
+    if j.admin is False:
+        j.missing = "permissions"
+        return goto(Prereq.NEED_PERMISSION)
+    return goto(S.PREREQ)
 
 
 def _agency_ready(ctx: Ctx) -> Step:
@@ -69,7 +86,7 @@ FLOW = Flow(
             topic=Topic.CONNECT_START,
             on_enter=next_step,
             exits=(S.ASK_TYPE, Signup.STEPS, S.AGENCY, S.PREREQ, Region.ASK, Signin.SEND,
-                   SpApi.REQUIRED, SpApi.OFFER, Sync.SYNCING),
+                   SpApi.REQUIRED, SpApi.OFFER, Sync.SYNCING, Prereq.NEVER_ADVERTISED, Prereq.NEED_PERMISSION),
             resumable=False,
         ),
         S.ASK_TYPE: Node(

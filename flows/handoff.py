@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from enum import StrEnum
 
+from bot.cases.hours import BusinessHours
 from bot.types import Audience, InboundKind, Topic
 from flows.answers import rating_in
 from flows.base import (
@@ -21,6 +24,7 @@ from flows.base import (
     goto,
     stay,
 )
+from flows.social import social_kind
 from flows.states import ALL_STATES, Connect, Region, Signin, SpApi, Sync
 from flows.states import Handoff as S
 
@@ -41,9 +45,11 @@ REASON_TOPICS: dict[str, Topic] = {
 }
 
 
-def handoff(ctx: Ctx, reason: str, note: str = "") -> Step:
-    """Open a case for `reason` and tell the customer what happens next. Any state may call this."""
-    topic = REASON_TOPICS.get(reason, Topic.HANDOFF_REQUEST)
+def handoff(ctx: Ctx, reason: str, note: str = "", asked: bool = False) -> Step:
+    """Open a case for `reason` and tell the customer what happens next. Any state may call this.
+
+    `asked`: the customer asked for a person, so the message carries that topic whatever the reason."""
+    topic = Topic.HANDOFF_REQUEST if asked else REASON_TOPICS.get(reason, Topic.HANDOFF_REQUEST)
     if ctx.journey.case_status in ("open", "claimed"):
         return stay(Say("handoff/already_open", topic=topic))
     if not ctx.state.startswith("handoff."):
@@ -73,13 +79,36 @@ def on_sla(ctx: Ctx) -> Step:
                 effects=(EscalateCase(),))
 
 
+_HOW_LONG = re.compile(r"\bhow long\b|\bhow soon\b|\bwhen (?:will|do|does|can|is)\b|\bany (?:update|news)\b"
+                       r"|\bstill waiting\b|\banyone\b|\bhello\?|\bare you (?:still )?there\b|\bwie lange\b"
+                       r"|\bcu[aá]nto\b")
+_WHAT_NEXT = re.compile(r"\bwhat (?:happens )?(?:next|now)\b|\bwhat do i do (?:now|next)\b|\bwhat should i do\b"
+                        r"|\bdo i (?:have to|need to) (?:do|repeat|explain)\b")
+
+
+def relay_kind(text: str) -> str:
+    """What the customer's message to the waiting case asks: 'how_long' | 'next' | 'social' | 'other'."""
+    low = text.lower()
+    if _HOW_LONG.search(low):
+        return "how_long"
+    if _WHAT_NEXT.search(low):
+        return "next"
+    return "social" if social_kind(text) is not None else "other"
+
+
 def _relay_to_strategist(ctx: Ctx) -> Step:
+    """The customer's words go to the case; the bot's own reply fits what they asked."""
     text = ctx.inbound.text
     relayed = Say("handoff/relay_to_strategist", topic=Topic.HANDOFF_REQUEST, audience=Audience.STRATEGIST,
                   vars={"text": text})
-    if ctx.journey.case_status == "claimed":
-        return stay(relayed)
-    return stay(relayed, Say("handoff/noted", topic=Topic.HANDOFF_REQUEST))
+    kind = relay_kind(text)
+    claimed = ctx.journey.case_status == "claimed"
+    if claimed and kind in ("other", "social"):
+        return stay(relayed)  # a person is answering; the bot does not talk over them
+    hours = BusinessHours.parse(ctx.timing.business_hours, ctx.timing.business_timezone)
+    opens = None if hours.is_open(ctx.now) else hours.add(ctx.now, timedelta(0))
+    return stay(relayed, Say("handoff/noted", topic=Topic.HANDOFF_REQUEST,
+                             vars={"kind": kind, "claimed": claimed, "opens": opens}))
 
 
 # Where a strategist may hand the conversation back to, by a short name (or a full state id).

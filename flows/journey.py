@@ -28,6 +28,8 @@ class Journey(BaseModel):
     agency: bool | None = None
     new_customer: bool | None = None
     prerequisites_ok: bool | None = None
+    advertised: bool | None = None  # what the customer said of the first prerequisite (a campaign has run)
+    admin: bool | None = None  # ... and of the second (their login has View and Edit)
     missing: str | None = None  # advertising | permissions | both: the prerequisite that is not met
     marketplaces: list[str] = Field(default_factory=list)
     pending_regions: list[str] = Field(default_factory=list)  # regions still to sign in, first is next
@@ -45,6 +47,7 @@ class Journey(BaseModel):
     refresh_done: bool = False  # the owner already removed and re-added the users
     reminder_set: bool = False
     misses: int = 0  # answers in a row the bot could not read at the current step
+    reasked: str | None = None  # the step just asked again in one line: not again without new information
     resume_state: str | None = None  # where the bot picks up when a strategist hands back
     case_id: int | None = None
     case_status: str | None = None

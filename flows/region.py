@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Final
+
 from bot.amazon.marketplaces import REGION_NAMES, marketplace, regions_of
 from bot.amazon.marketplaces import Region as AdsRegion
 from bot.types import Topic
@@ -28,9 +31,14 @@ def plan_regions(ctx: Ctx, codes: list[str]) -> Step:
     return goto(Signin.SEND, plan)
 
 
+_ASKS_WHICH: Final = re.compile(r"^\W*(?:wait\W+)?(?:which|what|where|is|are|does|do|how)\b|\b(?:which|what) region\b")
+
+
 def _read_marketplaces(ctx: Ctx) -> Step | None:
     if ctx.heard is None or not ctx.heard.slots.marketplaces:
         return None
+    if "?" in ctx.inbound.text and _ASKS_WHICH.search(ctx.inbound.text.lower()):
+        return None  # "which region is Japan?": answered as a question, then the step is asked again
     return plan_regions(ctx, list(ctx.heard.slots.marketplaces))
 
 

@@ -33,6 +33,13 @@ def needs_person(result: str, code: str) -> bool:
     return result == "invalid_scope" or code.upper().startswith("MD") or code.lower() in SETUP_ERRORS
 
 
+def said_by_amazon(ctx: Ctx, result: str, code: str) -> Step:
+    """An error only a person can fix: what Amazon said, in plain words with its code, then the handoff."""
+    step = handoff(ctx, "amazon_error")
+    said = Say("signin/amazon_said", topic=Topic.CONNECT_AMAZON_ERROR, vars={"code": code, "result": result})
+    return Step(to=step.to, say=(said, *step.say), effects=step.effects)
+
+
 def region_name(code: str) -> str:
     return REGION_NAMES[AdsRegion(code)]
 
@@ -89,7 +96,7 @@ def on_amazon(ctx: Ctx) -> Step:
     j.note_error(code, ctx.state, ctx.now, detail=f"{region} sign-in: {result}")
     j.failures += 1
     if needs_person(result, code):
-        return handoff(ctx, "amazon_error")
+        return said_by_amazon(ctx, result, code)
     if j.failures >= MAX_FAILURES:
         return handoff(ctx, "repeated_failures")
     target = {

@@ -6,7 +6,7 @@ from bot.types import InboundKind, Topic
 from flows.answers import wants_again
 from flows.base import Ctx, Flow, Node, Option, Say, Step, goto, stay
 from flows.handoff import handoff
-from flows.signin import needs_person
+from flows.signin import needs_person, said_by_amazon
 from flows.states import Connect, Handoff
 from flows.states import SpApi as S
 
@@ -33,7 +33,7 @@ def on_consent(ctx: Ctx) -> Step:
     j.last_amazon = {"region": str(ctx.data.get("region", "")), "result": result, "code": str(ctx.data.get("code", "")),
                      "found_types": [], "found_regions": []}
     if needs_person(result, code):
-        return handoff(ctx, "amazon_error")
+        return said_by_amazon(ctx, result, code)
     if result == "invalid_access" or "invalid access" in code.lower():
         return goto(S.NOT_PRIMARY)
     j.failures += 1

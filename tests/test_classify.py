@@ -40,18 +40,43 @@ def test_every_topic_has_enough_phrasings() -> None:
     assert min(per_topic.values()) >= 40, per_topic
 
 
+PERSONA_MARK = "# written from the topic definition by personas"
+
+
+def _persona_phrasings() -> set[str]:
+    """The phrasings after each file's persona mark: other languages, jargon, stories, mostly one per voice."""
+    found: set[str] = set()
+    for path in default_phrasings_dir().glob("*.txt"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        marks = [i for i, line in enumerate(lines) if line.startswith(PERSONA_MARK)]
+        if marks:
+            found.update(line.strip() for line in lines[marks[0] + 1 :] if line.strip() and not line.startswith("#"))
+    return found
+
+
 def test_cross_validated_accuracy_on_own_phrasings() -> None:
-    """5-fold: trained on four fifths, each held-out phrasing's first topic must be right."""
+    """5-fold: trained on four fifths, each held-out phrasing's first topic must be right.
+
+    The persona phrasings are scored apart: most are the only example of their language or voice for
+    their topic, so held out they are learnt from other topics' rows alone; they must not cost the rest.
+    """
     rows = read_phrasings(default_phrasings_dir())
+    persona = _persona_phrasings()
     order = list(range(len(rows)))
     random.Random(11).shuffle(order)
-    correct = 0
+    correct = {True: 0, False: 0}
+    total = {True: 0, False: 0}
     for fold in range(5):
         held = {i for rank, i in enumerate(order) if rank % 5 == fold}
         model = Classifier(default_phrasings_dir(), rows=[r for i, r in enumerate(rows) if i not in held])
-        correct += sum(1 for i in held if model.understand(rows[i][0]).topics[0] is rows[i][1])
-    accuracy = correct / len(rows)
-    assert accuracy >= 0.85, f"5-fold accuracy {accuracy:.3f}"
+        for i in held:
+            kind = rows[i][0] in persona
+            total[kind] += 1
+            correct[kind] += model.understand(rows[i][0]).topics[0] is rows[i][1]
+    assert total[True] >= 400, "the persona phrasings are missing"
+    assert correct[False] / total[False] >= 0.85, f"5-fold accuracy {correct[False] / total[False]:.3f}"
+    persona_accuracy = correct[True] / total[True]
+    assert persona_accuracy >= 0.60, f"5-fold accuracy of persona phrasings {persona_accuracy:.3f}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -85,6 +110,19 @@ def test_cross_validated_accuracy_on_own_phrasings() -> None:
         ("germany germany DE amazon.de", ("DE",)),
         ("amzon.com and amazn.de", ("US", "DE")),
         ("Irland and Swedn", ("IE", "SE")),
+        # a list keeps every country, whatever its form
+        ("Amazon UK, Germany and the US", ("UK", "DE", "US")),
+        ("amazon uk germany and us", ("UK", "DE", "US")),
+        ("Amazon UK & Ireland", ("UK", "IE")),
+        ("KSA and the UAE", ("SA", "AE")),
+        ("we sell in Oz", ("AU",)),
+        ("Britain, Deutschland and .com.mx", ("UK", "DE", "MX")),
+        ("Amazon DE, fr and it", ("DE", "FR", "IT")),
+        ("vendemos en Alemania y Francia", ("DE", "FR")),
+        ("wir verkaufen in Frankreich und Spanien", ("FR", "ES")),
+        ("我们在德国和日本卖", ("DE", "JP")),
+        ("Amazon DE and it works", ("DE",)),
+        ("UK, Germany and in the US", ("UK", "DE", "US")),
     ],
 )
 def test_marketplaces_in_order_of_mention(text: str, expected: tuple[str, ...]) -> None:
@@ -95,6 +133,7 @@ def test_marketplaces_in_order_of_mention(text: str, expected: tuple[str, ...]) 
     "text",
     [
         "it is in the list",
+        "and it is slow",
         "can you help us with this",
         "es mi cuenta",
         "we sell all over europe",
@@ -108,6 +147,7 @@ def test_marketplaces_in_order_of_mention(text: str, expected: tuple[str, ...]) 
         "my email is john@example.de",
         "our north american and latin american stores",
         "we walked through the steps",
+        "a 16 oz bottle",
     ],
 )
 def test_no_marketplace_invented_from_ordinary_words(text: str) -> None:

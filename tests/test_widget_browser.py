@@ -248,6 +248,7 @@ def test_offline_and_back_the_chat_says_so_and_loses_nothing(context: BrowserCon
     _settled(page)
     assert _texts(page).count("Not sure") == 1
     expect(page.locator("connectbot-chat .msg.failed")).to_have_count(0)
+    expect(status).not_to_contain_text("Not sent")
 
 
 def test_old_buttons_cannot_be_pressed_and_a_stale_answer_says_why(context: BrowserContext, server: Server) -> None:

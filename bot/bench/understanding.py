@@ -1,6 +1,6 @@
-"""Measure the classifier on a labelled JSONL file.
+"""Measure the classifier, and the conversation, on a labelled JSONL file.
 
-    python -m bot.bench.understanding rows.jsonl       # accuracy, slots, worst misses, latency
+    python -m bot.bench.understanding rows.jsonl       # classifier and first-reply accuracy, misses, latency
     python -m bot.bench.understanding --tune           # cross-validate the phrasings, pick CLARIFY_BELOW
 
 Each row: {"text": str, "topics": [ids, first is primary], "slots": {...optional}}.
@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.bench.figures import elapsed, nearest_rank
+from bot.bench.replies import ReplyMiss, ReplyReport, first_replies
 from bot.classify import CLARIFY_BELOW, Classifier, Understanding, default_phrasings_dir, read_phrasings
 from bot.types import Topic
 
@@ -47,6 +48,7 @@ class EvalReport:
     per_topic_correct: dict[str, int] = field(default_factory=dict)
     misses: list[Miss] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)  # the thread's CPU time: the work, without waiting for a core
     startup_s: float = 0.0  # building the Classifier: a cached model loaded, or trained first
     model_source: str = ""
 
@@ -82,9 +84,10 @@ def evaluate(classifier: Classifier, rows: list[dict[str, object]]) -> EvalRepor
         text = str(row["text"])
         raw_topics = row.get("topics", [])
         expected = tuple(str(t) for t in raw_topics) if isinstance(raw_topics, list) else ()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         got = classifier.understand(text)
         report.latencies_ms.append(elapsed(start) * 1000.0)
+        report.cpu_ms.append((time.thread_time() - cpu) * 1000.0)
         predicted = tuple(t.value for t in got.topics)
         report.rows += 1
         primary = expected[0] if expected else ""
@@ -125,11 +128,18 @@ def _print(line: str = "") -> None:
     sys.stdout.write(line + "\n")
 
 
-def render(report: EvalReport) -> None:
+def render(report: EvalReport, replies: ReplyReport | None = None) -> None:
     _print(f"rows                      {report.rows}")
-    _print(f"first-message accuracy    {report.first_accuracy:.1%}  (topics[0] is one of the row's topics)")
-    _print(f"primary accuracy          {report.primary_accuracy:.1%}  (topics[0] == the row's first topic)")
-    _print(f"multi-question recall     {report.multi_recall:.1%}  over {report.multi_rows} rows with >1 topic")
+    _print("classifier")
+    _print(f"  first-message accuracy  {report.first_accuracy:.1%}  (topics[0] is one of the row's topics)")
+    _print(f"  primary accuracy        {report.primary_accuracy:.1%}  (topics[0] == the row's first topic)")
+    _print(f"  multi-question recall   {report.multi_recall:.1%}  over {report.multi_rows} rows with >1 topic")
+    if replies is not None:
+        _print("the bot's first reply (each row a first turn through the engine)")
+        _print(f"  first reply accuracy    {replies.first_accuracy:.1%}  (the first customer message's topic is"
+               " one of the row's topics)")
+        _print(f"  multi-question recall   {replies.multi_recall:.1%}  over {replies.multi_rows} rows with >1 topic"
+               " (every asked topic among the turn's messages)")
     _print()
     _print("slot accuracy")
     for name in SLOT_NAMES:
@@ -146,9 +156,22 @@ def render(report: EvalReport) -> None:
     for miss in report.misses[:15]:
         _print(f"  {miss.text[:70]!r}")
         _print(f"      expected {', '.join(miss.expected)}  got {', '.join(miss.got)} ({miss.confidence:.2f})")
+    if replies is not None:
+        _reply_misses("worst first replies", replies.misses)
+        _reply_misses("multi-question misses", replies.multi_misses)
     _print()
     _print(f"understand() latency      p50 {report.latency_ms(0.50):.3f} ms  p99 {report.latency_ms(0.99):.3f} ms")
+    _print(f"understand() CPU time     p50 {nearest_rank(report.cpu_ms, 0.50):.3f} ms  "
+           f"p99 {nearest_rank(report.cpu_ms, 0.99):.3f} ms  (the work alone, on a busy machine)")
     _print(f"classifier ready in       {report.startup_s:.2f} s  (model {report.model_source})")
+
+
+def _reply_misses(title: str, misses: list[ReplyMiss], shown: int = 15) -> None:
+    _print()
+    _print(f"{title} ({min(shown, len(misses))} of {len(misses)})")
+    for miss in misses[:shown]:
+        _print(f"  {miss.text[:70]!r}")
+        _print(f"      expected {', '.join(miss.expected)}  replied {', '.join(miss.replied) or '(nothing)'}")
 
 
 def main(path: Path) -> int:
@@ -162,7 +185,7 @@ def main(path: Path) -> int:
     report = evaluate(classifier, rows)
     report.startup_s = startup
     report.model_source = classifier.model_source
-    render(report)
+    render(report, first_replies(classifier, rows))
     return 0
 
 

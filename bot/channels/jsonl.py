@@ -31,6 +31,9 @@ log = logging.getLogger("connectbot.chat")
 
 KEYS = ("user", "say", "click", "advance", "amazon", "sync", "strategist", "agent")
 SYNC_STATUSES = ("in_progress", "completed", "failed")
+SYNC_KEYS = ("status", "progress", "error")
+AMAZON_KEYS = ("outcome", "profiles", "code")
+PROFILE_KEYS = ("country", "type", "access")
 STRATEGIST_ACTIONS = ("claim", "reply", "return", "resolve")
 DEFAULT_USER = ConversationKey(Channel.TERMINAL, "default", "customer")
 
@@ -139,8 +142,9 @@ class ScriptRun:
         data, engine = _sync(value), self.services.engine
         conversation = engine.conversation_id_for(self.key)
         connection = engine.latest_connection(conversation) if conversation else None
-        if connection is None:  # nothing stored to check against: the conversation hears it directly
-            return engine.handle(self.key, Inbound(InboundKind.SYNC, event_key, data=data))
+        if connection is None:  # a platform reports on connections; with none there is nothing to report on
+            raise LineError("nothing is connected in this conversation yet, so there is no first sync to report on")
+        # the stored connection's status decides: completed is final, a failure is not applied after it
         return engine.report_sync(connection, parse_report(data), event_key)
 
     def _amazon(self, value: Any) -> TurnResult:
@@ -152,6 +156,7 @@ class ScriptRun:
             raise LineError("no Amazon link is pending in this conversation")
         if self.services.settings.amazon_live:
             raise LineError("Amazon credentials are configured: only the local stand-in can be scripted")
+        _amazon_keys(value)
         try:
             decision = decision_from_script(value, spapi=attempt.kind == "spapi")
             before = engine.last_outbox_id(conversation)
@@ -212,9 +217,29 @@ def _user(value: Any) -> ConversationKey:
     return ConversationKey(channel, str(value.get("org", "default"))[:200], str(value["id"])[:200])
 
 
+def _unknown_keys(value: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
+    unknown = [k for k in value if k not in allowed]
+    if unknown:
+        raise LineError(f"unknown key {unknown[0]!r} in {where}; expected {', '.join(allowed)}")
+
+
+def _amazon_keys(value: Any) -> None:
+    """The README's promise: unknown keys are refused, inside the `amazon` object too."""
+    if not isinstance(value, dict):
+        return  # decision_from_script says what the object should look like
+    if "access" in value:
+        raise LineError('"access" belongs to each profile, e.g. {"country": "DE", "type": "vendor", "access": "view"}')
+    _unknown_keys(value, AMAZON_KEYS, '"amazon"')
+    profiles = value.get("profiles")
+    for profile in profiles if isinstance(profiles, list) else ():
+        if isinstance(profile, dict):
+            _unknown_keys(profile, PROFILE_KEYS, "a profile")
+
+
 def _sync(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict) or value.get("status") not in SYNC_STATUSES:
         raise LineError(f'"sync" takes {{"status": one of {", ".join(SYNC_STATUSES)}}}')
+    _unknown_keys(value, SYNC_KEYS, '"sync"')
     progress = value.get("progress", 0)
     if not isinstance(progress, int) or not 0 <= progress <= 100:
         raise LineError('"progress" is a whole number from 0 to 100')

@@ -57,7 +57,8 @@ _HANDOFF_RE: Final = re.compile(
 )
 _PLEASANTRY_RE: Final = re.compile(
     r"\W*(?:hi|hello|hey|hiya|yo|dear|greetings|good (?:morning|afternoon|evening|day)|thanks|thank you|thx|ty"
-    r"|cheers|regards|kind regards|best regards|many thanks|appreciate it|sorry)\b"
+    r"|cheers|regards|kind regards|best regards|many thanks|appreciate it|sorry"
+    r"|wait|hold on|hang on|one sec|hmm+|um+|uh+|oh|ah|ok so|okay so|well|quick question|one question)\b"
 )
 # Most actionable first: a request for a person, then errors and blockers, then questions.
 _PRIORITY: Final[dict[Topic, int]] = {
@@ -109,6 +110,7 @@ class Classifier:
         self.temperature = model.temperature
         self._known_words = model.known_words
         self._long_known_words = tuple(sorted(w for w in self._known_words if len(w) >= 4))
+        self._known_cjk_pairs = frozenset(p for w in self._known_words for p in _cjk_pairs(w))
 
     @property
     def topics(self) -> tuple[Topic, ...]:
@@ -228,6 +230,10 @@ class Classifier:
             found.pop(Topic.OFF_TOPIC, None)
         elif real:
             found = {top: found[top]}  # a confident "anything else" beats a weak clause
+        if not found and (has_answers or slots.advertised is not None or slots.admin is not None):
+            # unsure of the words, sure of the facts ("vendeur tiers sur Amazon.fr, je suis admin"): a
+            # customer who states who they are and where they sell wants to connect
+            return Understanding((Topic.CONNECT_START,), top_p, slots)
         if not found:
             if slots.yes_no is not None and len(whole.split()) <= 4:
                 return Understanding((top,), top_p, slots)  # a bare answer: the caller reads yes_no
@@ -240,6 +246,8 @@ class Classifier:
         words = normalize(cleaned).split()
         if any(w in self._known_words for w in words):
             return True
+        if sum(1 for pair in _cjk_pairs(cleaned) if pair in self._known_cjk_pairs) >= 2:
+            return True  # Chinese or Japanese: no spaces between words, so pairs of characters are compared
         return any(
             process.extractOne(w, self._long_known_words, scorer=fuzz.ratio, score_cutoff=80) is not None
             for w in words
@@ -259,6 +267,14 @@ class Classifier:
             # "hi team", "Hi there, I'm Sarah from Acme", "thanks a lot"
             return words <= 4 or (words <= 12 and best in (Topic.CLARIFY, Topic.OFF_TOPIC))
         return words <= 6 and best is Topic.CLARIFY  # "it doesn't work", "what should we do"
+
+
+_CJK_RUN: Final = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]{2,}")
+
+
+def _cjk_pairs(text: str) -> set[str]:
+    """Every two neighbouring CJK characters of `text`."""
+    return {run[i : i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)}
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,39 @@ COUNTRY_NAMES: Final[dict[str, str]] = {
     "australia": "AU", "australian": "AU", "aussie": "AU",
     "singapore": "SG", "singaporean": "SG",
     "mx": "MX", "jp": "JP", "nl": "NL", "sg": "SG", "za": "ZA",
+    # the names customers write in their own language
+    "estados unidos": "US", "eeuu": "US", "ee.uu.": "US", "stati uniti": "US", "états-unis": "US",
+    "etats-unis": "US", "vereinigte staaten": "US", "kanada": "CA", "messico": "MX", "mexique": "MX",
+    "mexiko": "MX", "brasilien": "BR", "brésil": "BR", "reino unido": "UK", "regno unito": "UK",
+    "royaume-uni": "UK", "royaume uni": "UK", "großbritannien": "UK", "grossbritannien": "UK",
+    "vereinigtes königreich": "UK", "alemania": "DE", "allemagne": "DE", "germania": "DE",
+    "frankreich": "FR", "francia": "FR", "italien": "IT", "italie": "IT", "spanien": "ES",
+    "espagne": "ES", "spagna": "ES", "niederlande": "NL", "paesi bassi": "NL", "países bajos": "NL",
+    "pays-bas": "NL", "schweden": "SE", "suède": "SE", "polen": "PL", "pologne": "PL", "belgien": "BE",
+    "türkei": "TR", "ägypten": "EG", "saudi-arabien": "SA", "arabie saoudite": "SA",
+    "arabia saudita": "SA", "emiratos": "AE", "indien": "IN", "inde": "IN", "irland": "IE",
+    "irlanda": "IE", "japon": "JP", "japón": "JP", "giappone": "JP", "nippon": "JP", "nihon": "JP",
+    "australien": "AU", "australie": "AU", "down under": "AU", "singapur": "SG", "singapour": "SG",
+    "südafrika": "ZA",
 }  # fmt: skip
+# Names in scripts without spaces between words (Chinese, Japanese): matched anywhere in the text.
+CJK_NAMES: Final[dict[str, str]] = {
+    "美国": "US", "美國": "US", "加拿大": "CA", "墨西哥": "MX", "巴西": "BR", "英国": "UK", "英國": "UK",
+    "德国": "DE", "德國": "DE", "ドイツ": "DE", "法国": "FR", "法國": "FR", "フランス": "FR", "意大利": "IT",
+    "イタリア": "IT", "西班牙": "ES", "スペイン": "ES", "荷兰": "NL", "瑞典": "SE", "波兰": "PL", "比利时": "BE",
+    "土耳其": "TR", "埃及": "EG", "沙特": "SA", "阿联酋": "AE", "印度": "IN", "日本": "JP", "澳大利亚": "AU",
+    "澳洲": "AU", "新加坡": "SG", "イギリス": "UK", "アメリカ": "US", "オーストラリア": "AU",
+}  # fmt: skip
+_CJK_RE: Final = re.compile("|".join(sorted(CJK_NAMES, key=len, reverse=True)))
+# "Oz" for Australia, only capitalised and not after a number ("16 oz").
+_OZ_RE: Final = re.compile(r"(?<![\w.])(?<!\d )Oz(?![\w])")
+# A list goes on after a country: "Amazon UK, Germany and us", "DE, fr & it": lower-case codes count there.
+_LIST_SEPARATOR_RE: Final = re.compile(r"\s*(?:,|&|\+|/|;|\band\b|\bor\b|\bund\b|\by\b|\bet\b|\be\b)\s*(?:the\s+)?")
+# ... where the list ends with it: "and it is slow" is not Italy.
+_LIST_CODE_RE: Final = re.compile(
+    r"(" + "|".join(c.lower() for c in CODES) + r"|gb)"
+    r"(?=\s*(?:$|[,.!?;:)&+/]|\s(?:and|or|too|only|as well|marketplaces?|stores?|accounts?|regions?)\b))"
+)
 NAME_RE: Final = re.compile(
     r"(?<![\w.])(" + "|".join(re.escape(n) for n in sorted(COUNTRY_NAMES, key=len, reverse=True)) + r")(?![\w]|\.\w)"
 )
@@ -133,7 +165,13 @@ def extract_marketplaces(text: str) -> tuple[str, ...]:
     for m in _AMAZON_CODE_RE.finditer(low):
         code = m.group(1).upper()
         found.append((m.start(1), "UK" if code == "GB" else code))
-    taken = [range(s, s + 12) for s, _ in found]
+    found.extend((m.start(), CJK_NAMES[m.group(0)]) for m in _CJK_RE.finditer(text))
+    found.extend((m.start(), "AU") for m in _OZ_RE.finditer(text))
+    # A name inside a domain or code already read ("amazon uk" then "uk") is not a second mention;
+    # only the span actually matched is taken, so "Amazon UK, Germany and the US" keeps Germany.
+    taken = [range(m.start(), m.end()) for m in (*AMAZON_DOMAIN_RE.finditer(low), *BARE_TLD_RE.finditer(low),
+                                                 *_AMAZON_CODE_RE.finditer(low))]
+    spans: list[tuple[int, int]] = [(r.start, r.stop) for r in taken]
     for m in NAME_RE.finditer(low):
         name = m.group(1)
         if name in ("america", "american") and _NOT_A_COUNTRY_BEFORE.search(low[: m.start()]):
@@ -141,6 +179,7 @@ def extract_marketplaces(text: str) -> tuple[str, ...]:
         if any(m.start() in r for r in taken):
             continue
         found.append((m.start(), COUNTRY_NAMES[name]))
+        spans.append((m.start(), m.end()))
     mostly_caps = _mostly_upper(text)
     for m in _CAPS_CODE_RE.finditer(text):
         code = m.group(1)
@@ -151,6 +190,8 @@ def extract_marketplaces(text: str) -> tuple[str, ...]:
         if code == "US" and re.search(r"\b(?:help|tell|let|call|email|contact|give|show)\s+$", low[: m.start()]):
             continue
         found.append((m.start(), "UK" if code == "GB" else code))
+        spans.append((m.start(), m.end()))
+    found.extend(_list_continuations(low, spans))
     for m in _FUZZY_TOKEN_RE.finditer(low):
         name = fuzzy_country(m.group(0))
         if name is not None:
@@ -164,6 +205,24 @@ def extract_marketplaces(text: str) -> tuple[str, ...]:
         if code not in codes:
             codes.append(code)
     return tuple(codes)
+
+
+def _list_continuations(low: str, spans: list[tuple[int, int]]) -> list[tuple[int, str]]:
+    """Lower-case codes that continue a list of countries ("UK, Germany and us"): a code alone
+    could be a word ("us", "it", "in"), right after a country and a separator it is one more country."""
+    more: list[tuple[int, str]] = []
+    ends = sorted(end for _, end in spans)
+    while ends:
+        end = ends.pop(0)
+        sep = _LIST_SEPARATOR_RE.match(low, end)
+        if sep is None or sep.end() == end:
+            continue
+        code = _LIST_CODE_RE.match(low, sep.end())
+        if code is None or re.match(r"\.\w", low[code.end():code.end() + 2]):
+            continue
+        more.append((code.start(), "UK" if code.group(1) == "gb" else code.group(1).upper()))
+        ends.append(code.end())
+    return more
 
 
 def _mostly_upper(text: str) -> bool:

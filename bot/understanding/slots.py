@@ -27,6 +27,8 @@ class Slots:
     yes_no: str | None = None  # "yes" | "no" | "unsure" when the message is (or starts with) one
     error_codes: tuple[str, ...] = ()  # "MD1000", "access_denied", "Invalid Access", ...
     new_customer: bool | None = None  # True: new here / signing up; False: existing user
+    advertised: bool | None = None  # True: says campaigns run / have run; False: never advertised, none running
+    admin: bool | None = None  # True: says the login has admin / View and Edit; False: Viewer only, not admin
 
 
 _VENDOR_RE: Final = re.compile(
@@ -215,6 +217,57 @@ def extract_new_customer(text: str) -> bool | None:
     return None
 
 
+_ADVERTISED_NO_RE: Final = re.compile(
+    r"\bnever (?:advertised|run (?:any )?(?:ads|campaigns?)|had (?:any )?(?:ads|campaigns?))\b"
+    r"|\bno (?:active |live |running )?(?:campaigns?|ads|advertising)(?: yet| running| at all)?\b"
+    r"|\b(?:haven'?t|have not|hasn'?t|didn'?t|did not|don'?t|do not) (?:\w+ )?"
+    r"(?:advertised|advertise|run any|started any|launched any|have any (?:active |live |running )?(?:campaigns?|ads))"
+    r"\b"
+    r"|\bnot (?:yet )?advertis\w*\b"
+    r"|\b(?:campaigns?|ads) (?:are |is )?(?:all )?paused\b"
+)
+_ADVERTISED_YES_RE: Final = re.compile(
+    r"\b(?:campaigns?|ads|advertising|ppc)\s+(?:are\s+|is\s+|have been\s+|has been\s+)?(?:running|live|active|on)\b"
+    r"|\b(?:we|i)(?:'ve| have)?\s+(?:been\s+)?(?:advertis\w+|running (?:ads|campaigns|ppc)|run(?:ning)? ads)\b"
+    r"|\b(?:we|i) (?:have|got) (?:active|live|running) (?:campaigns?|ads)\b|\bwe advertise\b"
+    r"|\b(?:been )?advertising (?:for|since) \w+"
+)
+_ADMIN_NO_RE: Final = re.compile(
+    r"\b(?:not (?:an? |the )?admin|no admin|don'?t have (?:admin|view and edit|full)|only (?:a )?viewer"
+    r"|viewer (?:only|access|role)|view[- ]only|read[- ]only|only (?:have )?view access)\b"
+)
+_ADMIN_YES_RE: Final = re.compile(
+    r"\b(?:i'?m|i am|we'?re|we are|im)\s+(?:an?\s+|the\s+)?(?:admins?|administrators?|account owners?|owners?)\b"
+    r"|\b(?:i|we) (?:have|got|already have)\s+(?:full\s+)?(?:admin|administrator|view and edit|view & edit|full)"
+    r"(?: access| rights| permissions?)?\b|\badmin (?:access|rights) (?:on|in|to) \w+ (?:already|yes)\b"
+    r"|\b(?:je suis|ich bin|soy|sono|main|hum) (?:l'|el |der |la |un |una )?(?:admin|administra\w*)\b"
+)
+_QUESTION_CLAUSE_RE: Final = re.compile(
+    r"^\W*(?:do|does|did|is|are|should|must|can|could|will|would|what|how|which|why|when)\b")
+
+
+def _stated(pattern: re.Pattern[str], low: str) -> bool:
+    """The pattern matches in a clause that states something, not in one that asks it."""
+    for clause in re.split(r"(?<=[.?!;])\s+|,\s*|\s+but\s+", low):
+        if pattern.search(clause) and not (clause.rstrip().endswith("?") and _QUESTION_CLAUSE_RE.match(clause)):
+            return True
+    return False
+
+
+def extract_advertised(text: str) -> bool | None:
+    low = text.lower()
+    if _stated(_ADVERTISED_NO_RE, low):
+        return False
+    return True if _stated(_ADVERTISED_YES_RE, low) else None
+
+
+def extract_admin(text: str) -> bool | None:
+    low = text.lower()
+    if _stated(_ADMIN_NO_RE, low):
+        return False
+    return True if _stated(_ADMIN_YES_RE, low) else None
+
+
 def extract_slots(text: str) -> Slots:
     """Every slot value the message states; rule- and fuzzy-based, no training needed."""
     cleaned, garbage = clean(text)
@@ -232,6 +285,8 @@ def extract_cleaned(cleaned: str) -> Slots:
         yes_no=extract_yes_no(cleaned),
         error_codes=extract_error_codes(cleaned),
         new_customer=extract_new_customer(cleaned),
+        advertised=extract_advertised(cleaned),
+        admin=extract_admin(cleaned),
     )
 
 

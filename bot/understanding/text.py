@@ -151,7 +151,10 @@ _SLANG: Final[dict[str, str]] = {
     "yr": "year",
     "yrs": "years",
 }
-_WORD_RE: Final = re.compile(r"[a-z0-9][a-z0-9'/]*")
+# Latin letters with accents (müssen, région, españa) stay whole words; a run of Chinese or Japanese
+# characters is one "word" whose character n-grams the model reads.
+_WORD_RE: Final = re.compile(
+    r"[a-z0-9\u00df-\u00f6\u00f8-\u024f][a-z0-9\u00df-\u00f6\u00f8-\u024f'/]*|[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]+")
 _CANON: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (re.compile(r"\bsp\s*[-_ ]?\s*api\b|\bselling[- ]partner(?: api)?\b|\bseller[- ]partner api\b"), " spapi "),
     (re.compile(r"\bview\s*(?:&|and|\+|/|n)\s*edit\b"), " view and edit "),

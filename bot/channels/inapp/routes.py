@@ -1,4 +1,4 @@
-"""The in-app chat's HTTP face: the widget's JSON API (signed identity only) and the page to try it.
+"""The in-app chat's HTTP face: the widget's JSON API (signed identity only).
 
 Who the customer is comes from the bearer token alone (identity.py); a `user` or `org` in a body
 or query is ignored. Converts requests to Inbound events, calls the engine, and answers with
@@ -10,11 +10,9 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
 from bot.app import Services
@@ -129,15 +127,5 @@ def inapp_router(built: Services, verifier: IdentityVerifier, limiter: RateLimit
             user = asked.user or f"guest-{secrets.token_hex(4)}"
             org = asked.org or "demo"
             return {"token": verifier.mint(user, org, asked.name or ""), "user": user, "org": org}
-
-    @router.get("/", response_class=HTMLResponse)
-    def try_page() -> HTMLResponse:
-        """A chat page for trying the bot: what the in-app widget does, without the host application."""
-        return HTMLResponse((Path(__file__).parent / "try.html").read_text())
-
-    @router.get("/try.js")
-    def try_script() -> Response:
-        """The try page's script: a file of its own, since the pages' CSP allows no inline script."""
-        return Response((Path(__file__).parent / "try.js").read_text(), media_type="text/javascript")
 
     return router

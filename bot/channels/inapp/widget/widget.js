@@ -255,6 +255,7 @@
       try {
         const answer = await this.api("POST", "/api/chat/messages", body, { retries: RETRY_MS });
         for (const m of answer.messages || []) this.render(m);
+        if (this.status.textContent === STRINGS.not_sent || this.status.textContent === STRINGS.identity) this.notice("");
       } catch (err) {
         if (err instanceof HttpError && err.status >= 400 && err.status < 500 && err.status !== 401 && err.status !== 429) {
           // Refused (an old question, bad input): the message did not count, so it leaves the log.

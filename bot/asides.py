@@ -1,0 +1,129 @@
+"""What a message asks, answered: the error it names, facts from the slots, otherwise the topic's article.
+
+A statement is not a question: "we're a seller", "amazon.de and .fr" fill the journey (the runner
+remembers them) and get no explainer of their own. Only a question about them, or a doubt
+("not sure if we're 1P or 3P"), is answered. At most MAX_ASIDES answers, in the order asked.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Final
+
+import flows
+from bot.knowledge import Article, Knowledge
+from bot.types import Topic
+from flows.base import Ctx, Say
+
+if TYPE_CHECKING:
+    from bot.classify import Understanding
+
+MAX_ASIDES: Final = 3  # topics answered from one message
+
+# "which region is Mexico?", "is amazon.com.br part of North America?", "do I need one login per region"
+_ASKS_REGION: Final = re.compile(
+    r"\bre?g[io]{1,2}ns?\b|\bregi[oó]n(?:es)?\b|\bregio\b|\br[ée]gions?\b|\bregion[ei]\b|\bnorth america\b|\beurope\b"
+    r"|\bfar east\b|\b(?:na|eu|fe)\b|\bpart of\b|\bbelongs?\b|\bgrouped\b|\bsame (?:login|sign-?in|link)\b"
+    r"|\bseparate(?:ly)?\b|\bhow many (?:times|logins|links|sign)|\bwhere do i (?:pick|find|choose|select)\b"
+    r"|\bone (?:login|link|sign-?in|connection) (?:or|for)\b|地区|区域|リージョン")
+# "vendor or seller?", "what is 1P", "not sure if we're 1P or 3P", "difference between VC and SC"
+_ASKS_TYPE: Final = re.compile(
+    r"\b(?:or|vs\.?|versus|difference|differ|which (?:one|type|account)|what(?:'s| is| does| are)"
+    r"|means?|meaning|not sure|unsure|don'?t know|dunno|confused|no idea|wrong (?:type|one)|by mistake)\b")
+
+
+_QUESTION: Final = re.compile(
+    r"\?|^\W*(?:how|what|which|where|is|are|do|does|can|should|must|will|would)\b|\b(?:which|what|where|how many)\b")
+
+
+def asks_about_region(text: str) -> bool:
+    """A question about regions ("what region do i choose for austrlia"), not only marketplaces named."""
+    low = text.lower()
+    return bool(_ASKS_REGION.search(low)) and bool(_QUESTION.search(low))
+
+
+def asks_about_type(text: str) -> bool:
+    return bool(_ASKS_TYPE.search(text.lower()))
+
+
+_STUCK_QUESTIONS: Final = frozenset({Topic.PREREQ_ADVERTISING, Topic.PREREQ_PERMISSIONS})
+
+
+def only_asked(topic: Topic, text: str, heard: Understanding) -> bool:
+    """'do I need to be admin?', 'must we have campaigns running?': a question about a prerequisite, not a
+    report that it is missing, so it is answered without leaving the journey for the fix."""
+    if topic not in _STUCK_QUESTIONS or heard.slots.admin is False or heard.slots.advertised is False:
+        return False
+    return bool(_QUESTION.search(text.lower())) and not _MISSING.search(text.lower())
+
+
+_MISSING: Final = re.compile(
+    r"\b(?:not|no|never|don'?t|doesn'?t|haven'?t|hasn'?t|isn'?t|aren'?t|can'?t|only|just|paused|stopped|without)\b")
+
+
+def stated_topics(text: str, heard: Understanding) -> set[Topic]:
+    """The topics this message does not ask about, only states (or merely touches): no answer of their own.
+
+    "we're a seller", "amazon.de and .fr", "our campaign is running now", "I'm admin" fill the journey;
+    only a question or a doubt about them gets an explanation.
+    """
+    stated: set[Topic] = set()
+    if not asks_about_type(text):
+        stated.add(Topic.CONNECT_ACCOUNT_TYPE)
+    if not asks_about_region(text):
+        stated.add(Topic.CONNECT_REGION)
+    if heard.slots.advertised and "?" not in text:
+        stated.add(Topic.PREREQ_ADVERTISING)
+    if heard.slots.admin and "?" not in text:
+        stated.add(Topic.PREREQ_PERMISSIONS)
+    return stated
+
+
+class Asides:
+    def __init__(self, knowledge: Knowledge) -> None:
+        self.knowledge = knowledge
+
+    def article(self, topic: Topic, account_type: str | None) -> Article | None:
+        """The topic's article, the one written for this account type when there is one."""
+        if account_type:
+            own = [a for a in self.knowledge.articles.values()
+                   if a.topics[0] == topic and a.applies_to == (account_type,)]
+            if own:
+                return own[0]
+        return self.knowledge.for_topic(topic, account_type)
+
+    def answers(self, ctx: Ctx, heard: Understanding) -> list[Say]:
+        says: list[Say] = []
+        seen: set[str] = set()
+        for code in heard.slots.error_codes:
+            article = self.knowledge.for_code(code)
+            if article and article.id not in seen:
+                seen.add(article.id)
+                says.append(Say("common/article", topic=Topic.CONNECT_AMAZON_ERROR, vars={"article": article},
+                                aside=True))
+        if says:  # the specific error's article says more than the general one
+            general = self.knowledge.for_topic(Topic.CONNECT_AMAZON_ERROR)
+            if general:
+                seen.add(general.id)
+        stated = stated_topics(ctx.inbound.text, heard)
+        for topic in heard.topics:
+            if len(says) >= MAX_ASIDES:
+                break
+            if topic in stated or any(s.topic == topic for s in says):
+                continue
+            live = flows.ANSWERS.get(topic)
+            said = live(ctx) if live is not None else None
+            if said is not None:
+                says.append(Say(said.template, said.topic, said.audience, said.vars, said.author, aside=True))
+                continue
+            article = self.article(topic, ctx.journey.account_type)
+            if article is not None and article.id not in seen:
+                seen.add(article.id)
+                says.append(Say("common/article", topic=topic, vars={"article": article}, aside=True))
+        return says
+
+
+def shortened(says: list[Say] | tuple[Say, ...]) -> list[Say]:
+    """Answers followed by a step: articles without their closing call to action (the step asks its own)."""
+    return [Say(s.template, s.topic, s.audience, {**s.vars, "short": True}, s.author, s.aside)
+            if s.template == "common/article" else s for s in says]
