@@ -9,6 +9,7 @@ script or Slack would send, so the case records who and when and the Slack card 
 from __future__ import annotations
 
 import secrets
+import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +18,6 @@ from urllib.parse import urlsplit
 
 import httpx
 from anyio import to_thread
-from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -30,6 +30,14 @@ from bot.engine import BadInput
 from bot.runner import UnknownChoice
 from bot.types import Inbound, InboundKind
 from flows.handoff import RETURN_STEPS
+
+with warnings.catch_warnings():
+    # Authlib 1.9 warns, once at import, that it would rather use the "httpx2" package; it works with httpx,
+    # which the whole service uses, and the warning would otherwise reach every command's stderr. Its own
+    # module installs an "always" filter when imported, so that import comes first and ours goes on top.
+    from authlib.deprecate import AuthlibDeprecationWarning
+    warnings.simplefilter("ignore", AuthlibDeprecationWarning)
+    from authlib.integrations.starlette_client import OAuth, OAuthError
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "flows" / "templates" / "console"
 MAX_NOTE = 4000
