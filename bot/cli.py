@@ -1,9 +1,11 @@
-"""`python -m bot ...`: serve, worker, chat, flows, db, regions, bench."""
+"""`python -m bot ...`: serve, worker, chat, flows, db, regions, bench, slack."""
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -17,10 +19,12 @@ flows_app = typer.Typer(no_args_is_help=True, help="Inspect the conversation flo
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
 keys_app = typer.Typer(no_args_is_help=True, help="Encryption keys for stored Amazon refresh tokens.")
+slack_app = typer.Typer(no_args_is_help=True, help="Slack: Socket Mode for local development.")
 app.add_typer(flows_app, name="flows")
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 app.add_typer(keys_app, name="keys")
+app.add_typer(slack_app, name="slack")
 
 
 def _fail(message: str) -> None:
@@ -51,17 +55,55 @@ def serve(host: str = "127.0.0.1", port: int = 8000, log_format: LogFormat = Non
     from bot.web import create_app
 
     _setup_logs(log_format)
+    listening = _listen(host, port)  # before anything else: a taken port is the commonest reason not to start
     settings = load_settings()
     if settings.base_url == "http://127.0.0.1:8000" and port != 8000:
         settings = load_settings(base_url=f"http://{host}:{port}")
     try:
         web = create_app(settings)
     except StartupError as exc:
+        listening.close()
         _fail(str(exc))
         return
     # log_config=None: uvicorn's loggers keep ours (one format, secrets redacted by the handler's filter).
-    config = uvicorn.Config(web, host=host, port=port, log_level="info", log_config=None)
-    uvicorn.Server(config).run()
+    # Open chat streams never end by themselves: after SIGTERM they get a few seconds, then are closed
+    # (the widget reconnects to another process with Last-Event-ID and misses nothing).
+    config = uvicorn.Config(web, host=host, port=port, log_level="info", log_config=None,
+                            timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run(sockets=[listening])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's socket, or one line saying why there is none and how to pick another port."""
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        _fail(f"the address {host!r} cannot be found: pick another with `--host` (`make run HOST=127.0.0.1`)")
+    try:
+        return socket.create_server((host, port), backlog=2048)
+    except OSError as exc:
+        reason = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be opened ({exc.strerror or exc})"
+        _fail(f"port {port} on {host} {reason}: pick another with `--port` (`make run PORT=8001`), "
+              f"or another address with `--host`")
+        raise  # not reached: _fail exits
+
+
+@slack_app.command("socket")
+def slack_socket(log_format: LogFormat = None) -> None:
+    """Answer Slack over Socket Mode (SLACK_APP_TOKEN, xapp-) with the worker in-process: no public URL needed."""
+    import asyncio
+
+    from bot.app import StartupError, build_services
+    from bot.channels.slack.socket import SocketModeUnavailable, check, run_socket_mode
+    from bot.config import load_settings
+
+    _setup_logs(log_format)
+    try:
+        services = build_services(load_settings())
+        check(services)
+        asyncio.run(run_socket_mode(services))
+    except (StartupError, SocketModeUnavailable) as exc:
+        _fail(str(exc))
 
 
 @app.command()
@@ -122,16 +164,27 @@ def chat(
 
 
 @flows_app.command("diagram")
-def flows_diagram(name: Annotated[str | None, typer.Argument(help="one flow; all when left out")] = None) -> None:
-    """Print flows as Mermaid diagrams, drawn from the flow declarations themselves."""
+def flows_diagram(name: Annotated[str | None, typer.Argument(help="one flow; all when left out")] = None,
+                  out: Annotated[Path | None, typer.Option(help="write one <flow>.mmd file per flow here")] = None,
+                  ) -> None:
+    """Print the flows as one Mermaid flowchart (a subgraph per flow), drawn from the flow declarations."""
     import flows
-    from bot.flowcheck import mermaid
+    from bot.flowdiagram import diagram
 
     chosen = [f for f in flows.FLOWS if name in (None, f.name)]
     if not chosen:
         _fail(f"no flow named {name!r}; flows: {', '.join(f.name for f in flows.FLOWS)}")
-    for flow in chosen:
-        typer.echo(f"%% flow {flow.name}\n{mermaid(flow)}")
+    if out is None:
+        typer.echo(diagram(chosen), nl=False)
+        return
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for flow in chosen:
+            path = out / f"{flow.name}.mmd"
+            path.write_text(diagram([flow]), encoding="utf-8")
+            typer.echo(str(path))
+    except OSError as exc:
+        _fail(f"cannot write the diagrams to {out}: {exc.strerror or exc}")
 
 
 @flows_app.command("check")
@@ -200,25 +253,25 @@ def keys_rotate() -> None:
 
 
 @app.command()
-def regions(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
-    """Every Amazon marketplace with its region, hosts and consent domains."""
-    from bot.amazon.marketplaces import MARKETPLACES
+def regions(
+    country: Annotated[list[str] | None, typer.Argument(
+        help="only these marketplaces: code (DE), name (Germany) or domain (amazon.de); several allowed")] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="every column: token URL, Ads/SP-API hosts, Central")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON (every field)")] = False,
+) -> None:
+    """Amazon marketplaces: country, marketplace id, region and sign-in host; unconfirmed rows marked."""
+    from bot.amazon.table import UnknownCountry, row, select, table
 
-    rows = [{"code": m.code, "name": m.name, "marketplace_id": m.marketplace_id, "region": m.region.value,
-             "authorization_url": m.endpoints.authorization_url, "token_url": m.endpoints.token_url,
-             "ads_host": m.endpoints.ads_host, "sp_api_host": m.endpoints.sp_api_host,
-             "seller_central": m.seller_central, "vendor_central": m.vendor_central,
-             "confirmed": m.confirmed, "note": m.note} for m in MARKETPLACES]
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+    try:
+        chosen = select(country or [])
+    except UnknownCountry as exc:
+        _fail(str(exc))
         return
-    columns = ["code", "name", "marketplace_id", "region", "authorization_url", "token_url", "ads_host",
-               "sp_api_host", "seller_central", "vendor_central", "confirmed"]
-    cells = [[("yes" if r[c] else f"NO: {r['note']}") if c == "confirmed" else str(r[c]) for c in columns]
-             for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    for row in [columns, *cells]:
-        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    if as_json:
+        typer.echo(json.dumps([row(m) for m in chosen], indent=2))
+        return
+    for line in table(chosen, wide=wide):
+        typer.echo(line)
 
 
 @bench_app.command("turns")
@@ -275,6 +328,31 @@ def bench_outbox(
     from bot.bench.outbox import run_outbox
 
     raise typer.Exit(run_outbox(database_url, rate, seconds, workers))
+
+
+@bench_app.command("stream")
+def bench_stream(
+    streams: int = 1000,
+    database_url: Annotated[str | None, typer.Option(help="also run on PostgreSQL (a fresh schema, dropped after)")]
+    = None,
+    concurrency: Annotated[int, typer.Option(help="SQLite: messages POSTed at a time")] = 8,
+) -> None:
+    """Open in-app streams on one web process, one message each: commit-to-arrival p50/p99, memory per stream."""
+    from bot.bench.stream import run_stream_bench
+
+    raise typer.Exit(run_stream_bench(streams, database_url, concurrency))
+
+
+@bench_app.command("slack")
+def bench_slack(
+    events: int = 3000,
+    rounds: int = 3,
+    database_url: Annotated[str | None, typer.Option(help="default: a throw-away SQLite file")] = None,
+) -> None:
+    """Signed Slack events acked per second and p50/p99 ack time, ours against bare bolt; every event answered once."""
+    from bot.bench.slack import run_slack
+
+    raise typer.Exit(run_slack(events, database_url, rounds))
 
 
 @bench_app.command("understanding")

@@ -93,6 +93,20 @@ class Settings(BaseSettings):
     sync_simulator: bool | None = None
     sync_simulated_duration: str = "10m"
 
+    # Where "back to the conversation" on the callback and stand-in pages leads: the host page that
+    # embeds the widget. Unset, the embedded default's mock platform page at {base_url}/.
+    inapp_return_url: str | None = None
+    # Slack (bot/channels/slack): on when both the bot token and the signing secret are set. SLACK_API_URL is the
+    # Web API base (a local fake in tests and demos); SLACK_TRIAGE_CHANNEL the channel id where case cards go;
+    # SLACK_TEAM_ORGS maps a customer's Slack team id to their organization ({"T0123": "acme"}); SLACK_APP_TOKEN
+    # (xapp-) runs Socket Mode (`python -m bot slack socket`) instead of the public Events URL.
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_triage_channel: str | None = None
+    slack_team_orgs: dict[str, str] = {}
+
     # The in-app chat (bot/channels/inapp): the host application signs each customer's identity as an
     # HS256 JWT with this secret (required with Amazon credentials). Origins that may embed the widget
     # and call the API (comma-separated; they also go into the pages' frame-ancestors).
@@ -102,9 +116,9 @@ class Settings(BaseSettings):
     # notification was lost.
     inapp_keepalive_seconds: float = 15.0
     inapp_stream_poll_seconds: float = 5.0
-    # Rate limits per minute, counted in the database so every web process shares them.
-    rate_limit_identity_per_minute: int = 60
-    rate_limit_ip_per_minute: int = 300
+    # Rate limits per minute (0: none), counted in the database so every web process shares them.
+    rate_limit_identity_per_minute: int = 120
+    rate_limit_ip_per_minute: int = 600
     # /docs, /redoc and /openapi.json are off unless this is true; /metrics wants this bearer token when set.
     api_docs: bool = False
     metrics_token: str | None = None
@@ -132,6 +146,10 @@ class Settings(BaseSettings):
         return bool(self.amazon_client_id and self.amazon_client_secret and self.amazon_redirect_uri)
 
     @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    @property
     def amazon_configured(self) -> bool:
         """Any Amazon credential set: the service is meant for real customers, not the stand-in."""
         return bool(self.amazon_client_id or self.amazon_client_secret or self.amazon_redirect_uri)
@@ -143,6 +161,13 @@ class Settings(BaseSettings):
     @property
     def public_url(self) -> str:
         return self.base_url.rstrip("/")
+
+    @property
+    def chat_return_url(self) -> str | None:
+        """The page with the widget, opened on the chat; None when there is no such page to send people to."""
+        if self.inapp_return_url:
+            return self.inapp_return_url
+        return None if self.amazon_live else f"{self.public_url}/#connectbot"
 
     @property
     def sandbox_url(self) -> str:

@@ -1,4 +1,4 @@
-"""Start-up validation of the flows, and their Mermaid diagrams, both drawn from the same data.
+"""Start-up validation of the flows, from the same data their diagrams are drawn from (bot/flowdiagram.py).
 
 Unknown targets, unreachable states, missing templates, topics without an article: each is an
 error that stops the process at start-up, never a surprise in front of a customer.
@@ -10,7 +10,6 @@ import inspect
 import re
 import sys
 from collections.abc import Iterable
-from enum import StrEnum
 from types import ModuleType
 
 import flows
@@ -92,29 +91,3 @@ def validate_all(templates: Templates, knowledge: Knowledge) -> None:
     found = problems(templates, knowledge)
     if found:
         raise FlowInvalid("the flows are not valid:\n- " + "\n- ".join(found))
-
-
-def _node_id(state: StrEnum | str) -> str:
-    return str(state).replace(".", "_")
-
-
-def mermaid(flow: Flow) -> str:
-    """The flow as a Mermaid flowchart: solid arrows for choices, dotted ones for handler exits."""
-    lines = ["flowchart TD", f"    %% {flow.name}: {flow.summary}"]
-    for state, node in flow.states.items():
-        label = state.value.split(".", 1)[1]
-        shape = f'(["{label}"])' if state == flow.entry else f'["{label}<br/><small>{node.topic.value}</small>"]'
-        lines.append(f"    {_node_id(state)}{shape}")
-    outside = sorted({t.value for state in flow.states for t, _ in flow.targets(state) if t not in flow.states})
-    for target in outside:  # states of other flows, drawn as exits of this one
-        lines.append(f'    {_node_id(target)}[/"{target}"/]')
-    for state, node in flow.states.items():
-        for option in node.options:
-            if option.to is not None:
-                lines.append(f'    {_node_id(state)} -->|"{option.label}"| {_node_id(option.to)}')
-        for target in node.exits:
-            lines.append(f"    {_node_id(state)} -.-> {_node_id(target)}")
-        for timer in node.timers:
-            hours = int(timer.after.total_seconds() // 3600)
-            lines.append(f'    {_node_id(state)} -. "{timer.kind} after {hours} h" .-> {_node_id(state)}')
-    return "\n".join(lines) + "\n"

@@ -10,9 +10,11 @@ server really listens on.
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 
+import certifi
 import httpx
 import uvicorn
 from starlette.types import ASGIApp
@@ -22,7 +24,8 @@ class LocalServer:
     """uvicorn serving an ASGI app on 127.0.0.1 and a free port, in a daemon thread."""
 
     def __init__(self, app: ASGIApp) -> None:
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                                    timeout_graceful_shutdown=2))
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))
@@ -43,9 +46,22 @@ class LocalServer:
         return self.origin
 
     def stop(self) -> None:
+        stop_servers(self)
+
+    def _ask_to_stop(self) -> None:
         self._server.should_exit = True
+
+    def _wait_stopped(self) -> None:
         self._thread.join(timeout=5)
         self._socket.close()
+
+
+def stop_servers(*servers: LocalServer) -> None:
+    """Stop several servers at once: uvicorn takes some 150 ms to notice and wind down, so ask them all first."""
+    for server in servers:
+        server._ask_to_stop()
+    for server in servers:
+        server._wait_stopped()
 
 
 def _reroute(request: httpx.Request, routes: dict[str, str]) -> None:
@@ -77,11 +93,15 @@ class AsyncRerouted(httpx.AsyncBaseTransport):
 
     def __init__(self, routes: dict[str, str] | None = None) -> None:
         self.routes = dict(routes or {})
+        self._tls: ssl.SSLContext | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         _reroute(request, self.routes)
         # A transport per request: the callback's clients live in other event loops than this object.
-        async with httpx.AsyncHTTPTransport() as inner:
+        # The TLS context is shared (a context per transport would load the CA bundle, ~40 ms, every call).
+        if self._tls is None:
+            self._tls = ssl.create_default_context(cafile=certifi.where())
+        async with httpx.AsyncHTTPTransport(verify=self._tls) as inner:
             response = await inner.handle_async_request(request)
             body = await response.aread()  # decoded: the encoding headers no longer apply
         headers = [(k, v) for k, v in response.headers.multi_items()

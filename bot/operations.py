@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import timedelta
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -42,7 +43,15 @@ def operations_router(built: Services) -> APIRouter:
                            timedelta(seconds=settings.worker_stale_seconds))
 
     @router.get("/metrics")
-    def metrics_page() -> Response:
+    def metrics_page(request: Request) -> Response:
+        if settings.metrics_token and not _bearer_is(request.headers.get("authorization"), settings.metrics_token):
+            return JSONResponse({"error": "metrics need Authorization: Bearer <METRICS_TOKEN>"}, 401,
+                                headers={"WWW-Authenticate": "Bearer"})
         return Response(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def _bearer_is(authorization: str | None, token: str) -> bool:
+    scheme, _, given = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())

@@ -18,6 +18,7 @@ from bot.classify import (
     read_phrasings,
 )
 from bot.types import Topic
+from bot.understanding.text import MAX_CHARS
 
 
 @pytest.fixture(scope="module")
@@ -406,12 +407,12 @@ def test_random_bytes_never_raise(classifier: Classifier) -> None:
         assert u.topics and 0.0 <= u.confidence <= 1.0
 
 
-def test_one_megabyte_is_handled_quickly(classifier: Classifier) -> None:
+def test_one_megabyte_is_read_only_as_far_as_its_first_characters(classifier: Classifier) -> None:
+    # Bounded work whatever the size (the time itself is `bench understanding`'s figure, not a test's).
     text = "how do I connect my amazon account? " * 30_000 + os.urandom(64).hex()
     assert len(text) > 1_000_000
-    start = time.perf_counter()
     u = classifier.understand(text)
-    assert time.perf_counter() - start < 0.1
+    assert u == classifier.understand(text[:MAX_CHARS])
     assert u.topics[0] is Topic.CONNECT_START
 
 
@@ -425,9 +426,9 @@ def test_understanding_is_fast_after_training(classifier: Classifier) -> None:
     messages = [text for text, _ in read_phrasings(default_phrasings_dir())[::7]]
     timings = []
     for text in messages:
-        start = time.perf_counter()
+        start = time.thread_time()  # CPU time of this thread: what the machine's other work does not change
         classifier.understand(text)
-        timings.append(time.perf_counter() - start)
+        timings.append(time.thread_time() - start)
     timings.sort()
     assert timings[len(timings) // 2] < 0.005  # 1 ms typical; generous for a busy CI machine
 

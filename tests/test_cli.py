@@ -26,14 +26,25 @@ def _bot(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subp
                           cwd=ROOT, timeout=120, env=env)
 
 
+def _bots_at_once(*runs: tuple[list[str], str]) -> list[subprocess.CompletedProcess[str]]:
+    """Several `python -m bot` runs side by side (each with its own temporary database), in order."""
+    started = [subprocess.Popen([sys.executable, "-m", "bot", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, cwd=ROOT) for args, _ in runs]
+    done = []
+    for process, (_, stdin) in zip(started, runs, strict=True):
+        out, err = process.communicate(stdin, timeout=120)
+        done.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
+    return done
+
+
 def _lines(output: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in output.splitlines() if line.strip()]
 
 
 @pytest.mark.slow
 def test_the_protocol_example_runs_and_repeats_exactly() -> None:
-    first = _bot("chat", "--jsonl", stdin="\n".join(EXAMPLE) + "\n")
-    again = _bot("chat", "--jsonl", stdin="\n".join(EXAMPLE) + "\n")
+    script = "\n".join(EXAMPLE) + "\n"
+    first, again = _bots_at_once((["chat", "--jsonl"], script), (["chat", "--jsonl"], script))
     assert first.returncode == 0, first.stderr
     assert first.stdout == again.stdout, "the same script gives the same messages every time"
     out = _lines(first.stdout)
@@ -65,7 +76,7 @@ def test_bad_lines_are_reported_and_the_run_goes_on() -> None:
 def test_flows_check_and_diagram() -> None:
     assert _bot("flows", "check").returncode == 0
     diagram = _bot("flows", "diagram", "signin")
-    assert diagram.returncode == 0 and diagram.stdout.startswith("%% flow signin\nflowchart TD")
+    assert diagram.returncode == 0 and diagram.stdout.startswith("flowchart TD\n")
     assert "signin_send" in diagram.stdout and "no_profiles" in diagram.stdout
     assert _bot("flows", "diagram", "nope").returncode == 2
 
@@ -75,7 +86,23 @@ def test_regions_lists_every_marketplace_and_marks_unconfirmed_rows() -> None:
     by_code = {r["code"]: r for r in rows}
     assert by_code["DE"]["region"] == "EU" and by_code["JP"]["authorization_url"].startswith("https://apac.")
     assert by_code["IE"]["confirmed"] is False
-    assert "NO:" in _bot("regions").stdout
+    narrow, wide = _bots_at_once((["regions"], ""), (["regions", "--wide"], ""))
+    assert "NO: IE (Ireland) unconfirmed" in narrow.stdout and "NO: SA" in wide.stdout
+    assert max(len(line) for line in narrow.stdout.splitlines()) < 100, "the default view fits a terminal"
+    assert narrow.stdout.split("\n")[0].split() == ["code", "country", "marketplace", "region", "sign-in", "host",
+                                                   "confirmed"]
+    assert "apac.account.amazon.com" in narrow.stdout and "sellingpartnerapi" not in narrow.stdout
+    assert len(rows) == sum(1 for line in wide.stdout.splitlines() if "https://sellingpartnerapi" in line)
+
+
+def test_regions_filters_by_code_name_or_domain() -> None:
+    chosen, unknown, as_json = _bots_at_once((["regions", "de", "Japan", "amazon.co.uk", "www.amazon.com.mx"], ""),
+                                             (["regions", "DE", "atlantis"], ""), (["regions", "--json", "IN"], ""))
+    codes = [line.split()[0] for line in chosen.stdout.splitlines()[1:] if line.strip()]
+    assert chosen.returncode == 0 and codes == ["MX", "UK", "DE", "JP"], chosen.stdout  # in the table's order
+    assert unknown.returncode == 2 and unknown.stdout == ""
+    assert unknown.stderr.startswith("error: no marketplace matches 'atlantis'") and "Traceback" not in unknown.stderr
+    assert [r["name"] for r in json.loads(as_json.stdout)] == ["India"]
 
 
 def test_an_unreachable_database_is_a_clear_error() -> None:
@@ -107,3 +134,15 @@ def test_with_amazon_configured_scripted_links_show_amazon_and_amazon_lines_are_
     assert link["authorize_url"].startswith("https://apac.account.amazon.com/ap/oa?client_id=amzn1.application")
     assert out[-1] == {"error": "Amazon credentials are configured: only the local stand-in can be scripted",
                        "line": 3}
+
+
+def test_serve_on_a_taken_port_says_which_and_how_to_pick_another() -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = _bot("serve", "--port", str(port))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: port {port} on 127.0.0.1 is already in use: pick another with `--port` (`make run PORT=8001`), "
+        "or another address with `--host`"]

@@ -1,6 +1,6 @@
 """Scripted customer journeys: every tests/conversations/*.jsonl, run in-process, checked line by line.
 
-A journey file holds chat-jsonl protocol lines (shared/design/chat-jsonl.md) and, after any of them,
+A journey file holds chat-jsonl protocol lines (README.md, "Scripted conversations") and, after any of them,
 assertion lines `{"expect": {...}}` that are not sent to the bot; each applies to the output of the
 closest preceding protocol line. See tests/conversations/README.md for the keys.
 """
@@ -22,6 +22,7 @@ from bot.channels.jsonl import ScriptRun
 from bot.classify import Classifier, default_phrasings_dir
 from bot.clock import ManualClock
 from bot.config import load_settings
+from bot.runner import Runner
 
 CONVERSATIONS = Path(__file__).parent / "conversations"
 JOURNEYS = sorted(CONVERSATIONS.glob("*.jsonl"))
@@ -193,10 +194,12 @@ def classifier() -> Classifier:
     return Classifier(default_phrasings_dir())
 
 
-def run_journey(protocol: list[str], classifier: Classifier, tmp_path: Path) -> tuple[int, Messages]:
+def run_journey(protocol: list[str], classifier: Classifier, runner: Runner, tmp_path: Path) -> tuple[int, Messages]:
+    # The runner (templates, knowledge, flow checks: a third of a second) is the session's: journeys run
+    # on the default settings, which are what it was built from.
     services = build_services(load_settings(database_url=f"sqlite:///{tmp_path / 'c.db'}",
                                             token_key_file=str(tmp_path / "token.key")),
-                              clock=ManualClock(), tokens=seeded_tokens(), classifier=classifier)
+                              clock=ManualClock(), tokens=seeded_tokens(), classifier=classifier, runner=runner)
     out = io.StringIO()
     try:
         code = ScriptRun(services, out).feed(protocol)
@@ -215,9 +218,9 @@ def _params() -> Iterator[Any]:
 
 
 @pytest.mark.parametrize("path", list(_params()))
-def test_journey(path: Path, classifier: Classifier, tmp_path: Path) -> None:
+def test_journey(path: Path, classifier: Classifier, runner: Runner, tmp_path: Path) -> None:
     journey = parse_journey(path)
-    code, printed = run_journey(journey.protocol, classifier, tmp_path)
+    code, printed = run_journey(journey.protocol, classifier, runner, tmp_path)
     by_line: dict[int, Messages] = {}
     errors_by_line: dict[int, Messages] = {}
     for obj in printed:

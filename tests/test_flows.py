@@ -6,7 +6,8 @@ import ast
 from pathlib import Path
 
 import flows
-from bot.flowcheck import mermaid, problems
+from bot.flowcheck import problems
+from bot.flowdiagram import diagram
 from bot.knowledge import Knowledge
 from bot.render import Templates
 from bot.types import Topic
@@ -38,7 +39,7 @@ def test_flows_import_no_framework_or_storage() -> None:
 
 def test_every_state_value_names_its_flow_and_is_drawn() -> None:
     for flow in flows.FLOWS:
-        drawn = mermaid(flow)
+        drawn = diagram([flow])
         for state in flow.states:
             assert state.value.startswith(flow.name + ".")
             assert state.value.replace(".", "_") in drawn

@@ -57,13 +57,16 @@ def test_every_unsigned_or_doubtful_identity_is_refused_with_401(services: Servi
         for name, token in _refusals(services).items():
             for response in (client.get("/api/chat/messages", headers=bearer(token)),
                              client.post("/api/chat/messages", headers=bearer(token),
-                                         json={"client_message_id": "m1", "text": "hi"})):
+                                         json={"client_message_id": "m1", "text": "hi"}),
+                             client.get("/api/chat/stream", params={"token": token})):
                 assert response.status_code == 401, name
                 error = response.json()["error"]
                 assert isinstance(error, str) and 0 < len(error) < 120, name
         assert services.engine.conversation_id_for(CUSTOMER) is None, "no refused request wrote anything"
         good = client.get("/api/chat/messages", headers=bearer(sign(services.clock)))
         assert good.status_code == 200
+        header_only = client.get("/api/chat/stream", headers=bearer(sign(services.clock)))
+        assert header_only.status_code == 401, "the stream takes its token from the query (EventSource)"
 
 
 def test_user_and_org_in_a_body_or_query_are_ignored(services: Services) -> None:

@@ -135,7 +135,8 @@ def _metrics(client: TestClient) -> dict[str, float]:
 def test_the_try_page_and_the_widget_poll_show_both_sides(services: Services) -> None:
     with _client(services) as client:
         page = client.get("/")
-        assert page.status_code == 200 and "/api/chat/messages" in page.text
+        assert page.status_code == 200 and "/try.js" in page.text
+        assert "/api/chat/messages" in client.get("/try.js").text
         empty = client.get("/api/chat/messages").json()
         assert empty == {"conversation": None, "messages": []}
         _post(client, "m1", text="hi, we're a vendor and want to connect")

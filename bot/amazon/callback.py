@@ -42,6 +42,11 @@ class CallbackPage:
     verdict: dict[str, Any] = field(default_factory=dict)  # what the page says happened
 
 
+def plain_token(value: str) -> bool:
+    """A link token as we mint them: short and printable (a NUL cannot even be looked up on PostgreSQL)."""
+    return 0 < len(value) <= 100 and value.isprintable()
+
+
 class CallbackHandler:
     def __init__(self, engine: Engine, api: AmazonApi, vault: TokenVault) -> None:
         self.engine = engine
@@ -52,7 +57,7 @@ class CallbackHandler:
         state = query.get("state", "")
         if not state:
             return CallbackPage("callback_no_state", 400)
-        if len(state) > 100 or any(len(v) > MAX_PARAMETER for v in query.values()):
+        if not plain_token(state) or any(len(v) > MAX_PARAMETER or "\x00" in v for v in query.values()):
             return CallbackPage("callback_bad", 400)
         claim = await to_thread.run_sync(self.engine.claim_link, state)
         if claim.attempt is None:

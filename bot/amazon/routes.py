@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from bot.amazon.callback import CallbackHandler
+from bot.amazon.callback import CallbackHandler, plain_token
 from bot.amazon.client import AmazonApi
 from bot.app import Services
+from bot.look import Back, Look
 
 # Pages that carry a link's state must not leak it to the next site in a Referer header.
 NO_REFERRER = {"Referrer-Policy": "no-referrer"}
@@ -23,7 +23,7 @@ def amazon_router(built: Services) -> APIRouter:
 
     @router.get("/connect/{token}")
     def open_link(token: str) -> Any:
-        attempt = built.engine.link(token)
+        attempt = built.engine.link(token) if plain_token(token) else None
         if attempt is None:
             return page(built, "link_unknown", 404)
         if attempt.used_at is not None:
@@ -54,9 +54,22 @@ def amazon_router(built: Services) -> APIRouter:
     return router
 
 
+_LOOK = Look()
+_TONES = {"callback_ok": "ok", "callback_problem": "problem", "callback_bad": "problem", "link_expired": "problem",
+          "link_used": "problem", "link_unknown": "problem", "callback_no_state": "problem"}
+
+
+def back_to_chat(services: Services, channel: str = "") -> Back | None:
+    """The way back to the in-app conversation; Slack conversations go back to Slack, which has no URL to give."""
+    url = services.settings.chat_return_url
+    if url is None or channel == "slack":
+        return None
+    return Back(url, services.engine.runner.templates.render("pages/back", {}))
+
+
 def page(services: Services, name: str, status: int = 200, **variables: object) -> HTMLResponse:
     """A short page for the browser; its words live in flows/templates/pages as 'title|text'."""
     title, _, body = services.engine.runner.templates.render(f"pages/{name}", variables).partition("|")
-    return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
-                        f"<h1>{html.escape(title)}</h1><p>{html.escape(body)}</p>", status_code=status,
+    back = back_to_chat(services, str(variables.get("channel", "")))
+    return HTMLResponse(_LOOK.page(title, body, back, _TONES.get(name, "neutral")), status_code=status,
                         headers=NO_REFERRER)

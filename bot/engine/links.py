@@ -43,7 +43,7 @@ def complete_link(turns: Turns, state_token: str, verdict: dict[str, Any], grant
     otherwise the link is taken here, once only.
     """
     with turns.begin() as conn:
-        attempt = turns.sql.attempt(conn, state_token)
+        attempt = turns.hot.attempt(conn, state_token)
         if attempt is None:
             raise BadInput("this sign-in link is unknown")
         now = turns.clock.now()
@@ -54,8 +54,7 @@ def complete_link(turns: Turns, state_token: str, verdict: dict[str, Any], grant
             raise BadInput("this sign-in link was already used")
         elif attempt.expires_at < now:
             raise BadInput("this sign-in link has expired")
-        conn.execute(update(ATTEMPTS).where(ATTEMPTS.c.id == attempt.id).values(
-            used_at=attempt.used_at or now, outcome=str(verdict.get("result", ""))[:40], result=verdict))
+        turns.hot.use_attempt(conn, attempt.id, attempt.used_at or now, str(verdict.get("result", ""))[:40], verdict)
         conversation = turns.lock_by_id(conn, attempt.conversation_id)
         data: dict[str, Any] = {**verdict, "link": attempt.kind}
         if grant is not None:
@@ -79,7 +78,7 @@ def link_expired(turns: Turns, state_token: str) -> TurnResult:
 def pending_link(turns: Turns, conversation_id: int) -> AttemptRow | None:
     """The newest link of a conversation not used yet: what 'the customer opens the link' opens."""
     with turns.db.connect() as conn:
-        return turns.sql.newest_unused(conn, conversation_id)
+        return turns.hot.newest_unused(conn, conversation_id)
 
 
 def link(turns: Turns, state_token: str) -> AttemptRow | None:

@@ -38,7 +38,7 @@ def conversation_channel(turns: Turns, conversation_id: int) -> str:
 
 def conversation_id_for(turns: Turns, key: ConversationKey) -> int | None:
     with turns.db.connect() as conn:
-        row = turns.sql.lock_open(conn, key.channel.value, key.org, key.user)
+        row = turns.hot.lock_open(conn, key.channel.value, key.org, key.user)
         return row.id if row else None
 
 

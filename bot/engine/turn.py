@@ -13,7 +13,8 @@ their own modules beside this one and call `begin`, `lock*` and `run`.
 from __future__ import annotations
 
 import hashlib
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from bot.cases.policy import CasePolicy
 from bot.clock import Clock
 from bot.config import Settings
 from bot.engine import cases
+from bot.engine.notices import Notices
 from bot.engine.records import MAX_TEXT, BadInput, CaseRow, TurnResult
 from bot.engine.writes import Writes
 from bot.logs import conversation_context
@@ -32,7 +34,6 @@ from bot.runner import Outcome, Planned, Runner
 from bot.store.hotpath import TurnStatements
 from bot.store.rows import CASES, ConversationRow, Statements
 from bot.types import ConversationKey, Inbound, InboundKind, Link, Outbound
-from bot.wakeup import NOTIFY
 from flows.base import CancelTimers, EscalateCase, OpenCase, RateCase, StartTimer, UpdateCase
 from flows.journey import Journey
 
@@ -54,14 +55,25 @@ class Turns:
         self.links = LinkBuilder(settings)
         self.postgres = db.dialect.name == "postgresql"
         self.sql = Statements(self.postgres)
+        self.notices = Notices(self.postgres)
         self.hot = TurnStatements(db.dialect)  # the turn's own statements, prepared once (bot/store/hotpath.py)
         self.cases = CasePolicy.from_settings(
             settings.business_hours, settings.business_timezone, settings.case_sla, settings.strategist_routes,
             settings.strategist_default, settings.strategist_backup)
 
-    def begin(self) -> AbstractContextManager[Connection]:
-        """The one transaction of an entry point: everything it writes commits together or not at all."""
-        return self.db.begin()
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """The one transaction of an entry point: everything it writes commits together or not at all.
+        After the commit, whoever watches the conversations it wrote to is told (in-process notices)."""
+        with self.db.connect() as conn:
+            try:
+                with conn.begin():
+                    yield conn
+            except BaseException:
+                self.notices.forget(conn)
+                raise
+            touched = self.notices.forget(conn)
+        self.notices.committed(touched)
 
     # ---- the customer's turn ------------------------------------------------------------------
 
@@ -85,15 +97,31 @@ class Turns:
 
     def _decide(self, conn: Connection, conversation: ConversationRow, inbound: Inbound, heard: Any,
                 recorded: bool | None, now: datetime) -> TurnResult:
-        result = TurnResult(conversation.id)
         if recorded is None:
             recorded = self.hot.record_key(conn, inbound.key, conversation.id, now)
         if not recorded:
-            result.duplicate = True
-            return result
+            return TurnResult(conversation.id, duplicate=True)
+        writes = Writes(self.hot, conversation.id)
+        result, outcome = self.decide(conn, conversation, inbound, heard, writes, now)
+        writes.flush(conn)
+        if result.messages or inbound.kind in (InboundKind.SAY, InboundKind.CLICK):
+            # At commit: open streams of this conversation look (bot/engine/notices.py), and idle workers
+            # wake (bot/wakeup.py). A timer's messages need no wake-up: the worker that fired it delivers next.
+            self.notices.written(conn, conversation.id,
+                                 wake_workers=bool(result.messages) and inbound.kind != InboundKind.TIMER)
+        self.hot.save(conn, conversation.id, outcome.state, outcome.journey.model_dump_json(),
+                      conversation.version + 1, now)
+        return result
+
+    def decide(self, conn: Connection, conversation: ConversationRow, inbound: Inbound, heard: Any, writes: Writes,
+               now: datetime) -> tuple[TurnResult, Outcome]:
+        """The turn of an inbound whose key is recorded: its rows gathered in `writes` (not flushed), its
+        outcome for the caller to save. The customer's turn flushes and saves at once; a batch of
+        timer turns flushes and saves all of them together."""
+        result = TurnResult(conversation.id)
         journey = Journey.model_validate(conversation.slots)
         self._check(conversation, journey, inbound)
-        writes = Writes(self.hot, conversation.id)
+        writes.conversation_id = conversation.id
         writes.transcript.append(dict(conversation_id=conversation.id, at=now, direction="in", topic="",
                                       kind=inbound.kind.value, text=_clean(inbound.text)[:MAX_TEXT],
                                       data=_public(inbound.data)))
@@ -104,14 +132,7 @@ class Turns:
             result.messages.append(self._send(conversation, outcome, planned, case, writes, now))
         if case is not None and any(isinstance(e, OpenCase) for e in outcome.effects):
             result.messages.append(cases.ping(self, conversation, case, writes, now))
-        writes.flush(conn)
-        if self.postgres and result.messages and inbound.kind != InboundKind.TIMER:
-            # Wakes the workers at commit (bot/wakeup.py). A timer's messages need no wake-up: the
-            # worker that fired it delivers next, in the same round.
-            conn.execute(NOTIFY)
-        self.hot.save(conn, conversation.id, outcome.state, outcome.journey.model_dump_json(),
-                      conversation.version + 1, now)
-        return result
+        return result, outcome
 
     def _check(self, conversation: ConversationRow, journey: Journey, inbound: Inbound) -> None:
         if inbound.kind == InboundKind.CLICK and self.runner.find_option(conversation.state, inbound.text) is None:

@@ -24,9 +24,11 @@ class Writes:
     """The rows a turn writes, sent as one multi-row INSERT per table when the turn is decided."""
 
     def __init__(self, sql: TurnStatements, conversation_id: int) -> None:
+        # The conversation whose turn is being decided; a batch of timer turns (bot/engine/timers.py)
+        # gathers the rows of several conversations' turns in one Writes and moves this along.
         self.sql, self.conversation_id = sql, conversation_id
-        self.cancel_states: list[str] = []  # pending timers guarding these states are cancelled
-        self.cancel_kinds: list[str] = []  # and pending timers of these kinds
+        self.cancel_states: list[tuple[int, str]] = []  # pending timers guarding these states are cancelled
+        self.cancel_kinds: list[tuple[int, str]] = []  # and pending timers of these kinds
         self.transcript: list[dict[str, Any]] = []
         self.outbox: list[dict[str, Any]] = []
         self.timers: list[dict[str, Any]] = []
@@ -40,16 +42,17 @@ class Writes:
 
     def drop_timers(self, kind: str) -> None:
         """Timers of this kind armed earlier in the same turn and not written yet."""
-        self.timers[:] = [t for t in self.timers if t["kind"] != kind]
+        self.timers[:] = [t for t in self.timers if t["kind"] != kind or t["conversation_id"] != self.conversation_id]
 
     def cancel_kind(self, kind: str) -> None:
         """Every pending timer of this kind: those written already (at flush) and those armed so far."""
         self.drop_timers(kind)
-        if kind not in self.cancel_kinds:
-            self.cancel_kinds.append(kind)
+        if (self.conversation_id, kind) not in self.cancel_kinds:
+            self.cancel_kinds.append((self.conversation_id, kind))
 
     def cancel_guarding(self, states: list[str]) -> None:
-        self.cancel_states.extend(s for s in states if s not in self.cancel_states)
+        self.cancel_states.extend((self.conversation_id, s) for s in states
+                                  if (self.conversation_id, s) not in self.cancel_states)
 
     def message(self, conversation_id: int, message: Outbound, now: datetime) -> None:
         payload = outbound_json(message)
@@ -61,7 +64,7 @@ class Writes:
 
     def flush(self, conn: Connection) -> None:
         if self.cancel_states or self.cancel_kinds:
-            self.sql.cancel_timers(conn, self.conversation_id, self.cancel_states, self.cancel_kinds)
+            self.sql.cancel_timers(conn, self.cancel_states, self.cancel_kinds)
             self.cancel_states, self.cancel_kinds = [], []
         for target, rows in ((TRANSCRIPT, self.transcript), (OUTBOX, self.outbox), (TIMERS, self.timers),
                              (ATTEMPTS, self.attempts)):

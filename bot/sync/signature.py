@@ -42,6 +42,8 @@ def verify(secret: str, timestamp: str | None, signature: str | None, body: byte
 
 def replay_key(connection_id: int, event_id: str, signature: str) -> str:
     """The idempotency key of a webhook: the sender's event id, else the signature (same request, same key)."""
+    # Hashed, so an event id that looks like the signature form (or shares a long prefix) never collides.
     if event_id:
-        return f"hook:{connection_id}:{event_id[:100]}"
-    return f"hook:{connection_id}:sig:{hashlib.sha256(signature.encode()).hexdigest()[:32]}"
+        digest = hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"hook:{connection_id}:event:{digest}"
+    return f"hook:{connection_id}:sig:{hashlib.sha256(signature.encode('utf-8', 'surrogatepass')).hexdigest()}"

@@ -23,6 +23,7 @@ from bot.sync.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureReje
 
 log = logging.getLogger("connectbot.sync.webhook")
 MAX_BODY = 64 * 1024
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 
 
 def sync_router(services: Services) -> APIRouter:
@@ -71,8 +72,8 @@ def sync_router(services: Services) -> APIRouter:
 
 def _connection_id(payload: Any) -> int:
     value = payload.get("connection_id") if isinstance(payload, dict) else None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ReportInvalid("connection_id must be a positive whole number")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+        raise ReportInvalid(f"connection_id must be a whole number from 1 to {MAX_ID}")
     return value
 
 

@@ -15,10 +15,11 @@ from typing import Any
 import httpx
 
 from bot.amazon.sandbox.app import Sandbox, create_sandbox
+from bot.amazon.sandbox.grants import SANDBOX_CLIENT_SECRET
 from bot.app import Services
 from bot.channels.scripted_browser import Decision, ScriptedBrowser
 from bot.clock import ManualClock
-from bot.loopback import LocalServer, Rerouted
+from bot.loopback import LocalServer, Rerouted, stop_servers
 from bot.store.rows import AttemptRow
 from bot.types import ConversationKey
 from bot.web import create_app
@@ -80,7 +81,7 @@ def running_site(make_services: ServicesFactory, *, sandbox_secret: str | None =
     clock = ManualClock()
     sandbox = create_sandbox(clock, redirect_uris=(f"{PUBLIC}/oauth/amazon/callback",),
                              spapi_redirect_uri=f"{PUBLIC}/oauth/spapi/callback",
-                             **({"client_secret": sandbox_secret} if sandbox_secret else {}))
+                             client_secret=sandbox_secret or SANDBOX_CLIENT_SECRET)
     amazon = LocalServer(sandbox.app)
     sandbox_origin = amazon.start()
     services = make_services(clock, base_url=PUBLIC, amazon_sandbox_url=sandbox_origin,
@@ -92,5 +93,4 @@ def running_site(make_services: ServicesFactory, *, sandbox_secret: str | None =
         yield Site(services, clock, sandbox, sandbox_origin, http, ScriptedBrowser(http), routes)
     finally:
         http.close()
-        app.stop()
-        amazon.stop()
+        stop_servers(app, amazon)

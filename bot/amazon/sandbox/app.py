@@ -36,6 +36,7 @@ from bot.amazon.sandbox.grants import (
     parse_chosen,
 )
 from bot.clock import Clock
+from bot.look import Back
 
 KNOWN_SCOPES = ("advertising::campaign_management", "advertising::audiences",
                 "advertising::test:create_account", "cpc_advertising:campaign_management")
@@ -65,7 +66,7 @@ class Sandbox:
 
 def create_sandbox(clock: Clock, *, redirect_uris: tuple[str, ...], client_id: str = SANDBOX_CLIENT_ID,
                    client_secret: str = SANDBOX_CLIENT_SECRET, application_id: str = SANDBOX_APPLICATION_ID,
-                   spapi_redirect_uri: str = "") -> Sandbox:
+                   spapi_redirect_uri: str = "", stylesheet_url: str = "", back: Back | None = None) -> Sandbox:
     grants = Grants(clock, client_id, client_secret)
     faults = Faults()
     calls: dict[str, int] = {}
@@ -76,7 +77,8 @@ def create_sandbox(clock: Clock, *, redirect_uris: tuple[str, ...], client_id: s
         calls[name] = calls.get(name, 0) + 1
 
     def page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
-        return HTMLResponse(pages.get_template(f"{name}.html.j2").render(**values), status_code=status)
+        shown = pages.get_template(f"{name}.html.j2").render(stylesheet=stylesheet_url, back=back, **values)
+        return HTMLResponse(shown, status_code=status)
 
     def back_to(redirect_uri: str, params: dict[str, str]) -> RedirectResponse:
         joiner = "&" if "?" in redirect_uri else "?"

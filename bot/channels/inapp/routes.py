@@ -9,18 +9,21 @@ Message JSON (messages.py).
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
 from bot.app import Services
 from bot.channels.inapp.identity import Identity, IdentityRefused, IdentityVerifier, bearer, plain_id
 from bot.channels.inapp.messages import message_json
 from bot.edge.errors import ApiError
+from bot.edge.ratelimit import RateLimiter
 from bot.engine import BadInput
+from bot.render import Templates
 from bot.runner import UnknownChoice
 from bot.types import Channel, ConversationKey, Inbound, InboundKind
 
@@ -38,15 +41,16 @@ class ChatMessageCreate(BaseModel):
     text: str | None = Field(default=None, max_length=MAX_TEXT_SENT)
     click: str | None = Field(default=None, max_length=200)
 
-    @field_validator("client_message_id")
+    @field_validator("client_message_id", mode="before")
     @classmethod
-    def _id(cls, value: str) -> str:
+    def _id(cls, value: object) -> str:
         return plain_id(value, "client_message_id")
 
-    @field_validator("text", "click")
+    # Before the str check: a lone surrogate (half an emoji cut off) would fail it, and the message is kept.
+    @field_validator("text", "click", mode="before")
     @classmethod
-    def _text(cls, value: str | None) -> str | None:
-        return None if value is None else _storable(value)
+    def _text(cls, value: object) -> object:
+        return _storable(value) if isinstance(value, str) else value
 
 
 class DevTokenRequest(BaseModel):
@@ -54,9 +58,9 @@ class DevTokenRequest(BaseModel):
     org: str | None = None
     name: str | None = Field(default=None, max_length=200)
 
-    @field_validator("user", "org")
+    @field_validator("user", "org", mode="before")
     @classmethod
-    def _id(cls, value: str | None) -> str | None:
+    def _id(cls, value: object) -> str | None:
         return None if value is None else plain_id(value, "user and org")
 
 
@@ -66,15 +70,28 @@ def event_key(identity: Identity, client_message_id: str) -> str:
     return f"web:{hashlib.sha256(typed.encode()).hexdigest()}"
 
 
-def inapp_router(built: Services, verifier: IdentityVerifier) -> APIRouter:
+def identity_limit(limiter: RateLimiter, per_minute: int, templates: Templates) -> Callable[[Identity], None]:
+    """Counts one request of a verified identity; over the limit, 429 with Retry-After."""
+    def check(who: Identity) -> None:
+        verdict = limiter.hit("identity", json.dumps([who.org, who.user]), per_minute)
+        if not verdict.allowed:
+            raise ApiError(429, templates.render("chat/too_many", {}).strip(),
+                           {"Retry-After": str(verdict.retry_after)})
+    return check
+
+
+def inapp_router(built: Services, verifier: IdentityVerifier, limiter: RateLimiter) -> APIRouter:
     router = APIRouter()
     templates = built.engine.runner.templates
+    limit_identity = identity_limit(limiter, built.settings.rate_limit_identity_per_minute, templates)
 
     def customer(request: Request) -> Identity:
         try:
-            return verifier.verify(bearer(request.headers.get("authorization")))
+            who = verifier.verify(bearer(request.headers.get("authorization")))
         except IdentityRefused as exc:
             raise ApiError(401, exc.reason, {"WWW-Authenticate": "Bearer"}) from None
+        limit_identity(who)
+        return who
 
     Customer = Annotated[Identity, Depends(customer)]
 
@@ -117,5 +134,10 @@ def inapp_router(built: Services, verifier: IdentityVerifier) -> APIRouter:
     def try_page() -> HTMLResponse:
         """A chat page for trying the bot: what the in-app widget does, without the host application."""
         return HTMLResponse((Path(__file__).parent / "try.html").read_text())
+
+    @router.get("/try.js")
+    def try_script() -> Response:
+        """The try page's script: a file of its own, since the pages' CSP allows no inline script."""
+        return Response((Path(__file__).parent / "try.js").read_text(), media_type="text/javascript")
 
     return router
