@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -156,3 +157,16 @@ def test_the_stream_refuses_a_bad_resume_point(services: Services) -> None:
             refused = httpx.get(f"{origin}/api/chat/stream", params={"token": token, **params}, headers=headers)
             assert refused.status_code == 422 and "error" in refused.json()
         assert HOST_SECRET not in refused.text
+
+
+def test_the_stream_ends_when_its_token_expires(make_services: ServicesFactory) -> None:
+    services = make_services(inapp_keepalive_seconds=0.2)
+    with serving(services) as origin:
+        live = EventStream(f"{origin}/api/chat/stream", {"token": sign(services.clock, lifetime=timedelta(minutes=5))})
+        assert live.status == 200
+        services.clock.advance(timedelta(minutes=7))  # type: ignore[attr-defined]
+        live.finished(timeout=3)
+        live.close()
+        again = httpx.get(f"{origin}/api/chat/stream", params={"token": sign(services.clock, lifetime=-timedelta(
+            minutes=5))})
+        assert again.status_code == 401 and again.json()["error"] == "token expired"

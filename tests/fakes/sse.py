@@ -69,6 +69,12 @@ class EventStream:
             return True
         return False
 
+    def finished(self, timeout: float) -> None:
+        """Waits for the server to end the stream."""
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise TimeoutError("the stream is still open")
+
     def close(self) -> None:
         self._client.close()
         self._thread.join(timeout=5)
