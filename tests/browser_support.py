@@ -60,9 +60,11 @@ class Server:
         return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 
 
-def run_server(directory: Path) -> Iterator[Server]:
-    """The web process of the embedded default (the worker loop in it), up once /healthz answers."""
-    port = free_port()
+def run_server(directory: Path, port: int = 0) -> Iterator[Server]:
+    """The web process of the embedded default (the worker loop in it), up once /healthz answers.
+
+    A directory used before keeps its database (a restart); port 0 picks a free one."""
+    port = port or free_port()
     database_url = f"sqlite:///{directory / 'bot.db'}"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AMAZON_", "SPAPI_", "INAPP_", "OUTBOX_", "BASE_URL", "DATABASE_URL"))}

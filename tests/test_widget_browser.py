@@ -18,7 +18,9 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, e
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, Server, Shots, browser_reason, run_server  # noqa: E402
 
 REASON = browser_reason()
-pytestmark = [pytest.mark.browser, pytest.mark.slow, *([pytest.mark.skip(reason=REASON)] if REASON else [])]
+# One xdist worker for the module: one server and one browser, not one per worker.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("widget_browser"),
+              *([pytest.mark.skip(reason=REASON)] if REASON else [])]
 
 FIRST = "hi, we're a vendor and want to connect"
 PREREQUISITES = "Are both true?"
@@ -111,6 +113,11 @@ def test_the_whole_journey_through_amazons_page_and_back(context: BrowserContext
     expect(page.locator("connectbot-chat .greeting")).to_contain_text("Hello, I am Connectbot")
     expect(page.get_by_label("Your message")).to_be_focused()
     page.screenshot(path=shots.path("02-greeting"))
+    # The host page styles every button (serif, upper case); none of it reaches into the widget.
+    host_button = page.get_by_role("button", name="Manage").first.evaluate("b => getComputedStyle(b).textTransform")
+    starter = page.get_by_role("button", name="Talk to a person")
+    assert host_button == "uppercase" and starter.evaluate("b => getComputedStyle(b).textTransform") == "none"
+    assert "Georgia" not in starter.evaluate("b => getComputedStyle(b).fontFamily")
 
     _say(page, FIRST)
     question = _bot_says(page, PREREQUISITES)
@@ -221,6 +228,28 @@ def test_an_answer_lost_on_the_way_back_is_sent_again_and_shown_once(context: Br
     assert sum(PREREQUISITES in t for t in _texts(page)) == 1
 
 
+def test_offline_and_back_the_chat_says_so_and_loses_nothing(context: BrowserContext, server: Server,
+                                                            shots: Shots) -> None:
+    page = context.new_page()
+    _open(page, server)
+    _say(page, FIRST)
+    _bot_says(page, PREREQUISITES)
+    _settled(page)
+    context.set_offline(True)
+    status = page.locator("connectbot-chat .status")
+    _say(page, "Not sure")
+    page.get_by_role("button", name="Send again").wait_for(timeout=30_000)
+    expect(status).to_contain_text("Not sent")
+    expect(page.get_by_label("Your message")).to_have_value("")
+    page.screenshot(path=shots.path("10-offline"))
+    context.set_offline(False)
+    page.get_by_role("button", name="Send again").click()
+    _bot_says(page, "You can check both in the Amazon Ads console")  # the answer to "Not sure"
+    _settled(page)
+    assert _texts(page).count("Not sure") == 1
+    expect(page.locator("connectbot-chat .msg.failed")).to_have_count(0)
+
+
 def test_old_buttons_cannot_be_pressed_and_a_stale_answer_says_why(context: BrowserContext, server: Server) -> None:
     first = context.new_page()
     _open(first, server)
@@ -253,9 +282,14 @@ def test_a_strategists_reply_is_shown_as_a_persons(context: BrowserContext, serv
     _say(page, "I want to talk to a person")
     _bot_says(page, "Data Strategist")
     _settled(page)
+    page.keyboard.press("Escape")  # the customer closes the chat and waits
     server.strategist(_user(page), "demo", {"strategist": {"action": "claim", "by": "Priya Raman"}},
                       {"strategist": {"action": "reply", "by": "Priya Raman",
                                       "text": "Hi, Priya here. I can see your account; let's get it connected."}})
+    badge = page.locator("connectbot-chat .badge")
+    expect(badge).to_have_text("2")  # the claim and the reply, waiting on the closed launcher
+    page.get_by_role("button", name="Help with connecting Amazon").click()
+    expect(badge).to_be_hidden()
     reply = page.locator("connectbot-chat .msg.person", has_text="Priya here")
     reply.wait_for()
     expect(reply.locator(".who")).to_have_text("Priya Raman · Data Strategist")
@@ -313,3 +347,33 @@ def test_keyboard_only(context: BrowserContext, server: Server) -> None:
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog")).to_be_hidden()
     assert page.evaluate(focused) == "launcher", "closing gives the focus back to the launcher"
+
+
+def test_after_a_server_restart_the_widget_carries_on_by_itself(context: BrowserContext,
+                                                                tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A restart drops the stream and, in the embedded default, changes the development secret (old tokens get
+    401): the widget reconnects, fetches a fresh identity from the host page and goes on, nothing lost or doubled."""
+    directory = tmp_path_factory.mktemp("restart")
+    page = context.new_page()
+    first = run_server(directory)
+    server = next(first)
+    port = int(server.base.rsplit(":", 1)[1])
+    _open(page, server)
+    _say(page, FIRST)
+    _bot_says(page, PREREQUISITES)
+    _settled(page)
+    next(first, None)  # stopped
+    again = run_server(directory, port)
+    next(again)
+    try:
+        page.get_by_role("button", name="Yes", exact=True).click()
+        _bot_says(page, MARKETPLACES)
+        _settled(page)
+        texts = _texts(page)
+        assert texts[0] == FIRST and texts.count("Yes") == 1 and len(texts) == len(set(texts))
+        page.reload()
+        _bot_says(page, MARKETPLACES)
+        _settled(page)
+        assert _texts(page) == texts
+    finally:
+        next(again, None)

@@ -15,6 +15,7 @@ from bot.channels.scripted_browser import Decision
 from bot.web import create_app
 from tests.conftest import ServicesFactory
 from tests.fakes.amazon_site import PUBLIC, reach_signin_link, running_site
+from tests.fakes.talk import say
 
 VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">'
 
@@ -96,3 +97,13 @@ def test_the_built_in_stand_in_pages_share_the_look(services: Services) -> None:
         consent = client.get("/sandbox/amazon/eu/ap/oa", params={"client_id": "nobody"})
     assert consent.status_code == 400 and VIEWPORT in consent.text
     assert 'href="/look/page.css"' in consent.text and "Back to the conversation" in consent.text
+
+
+@pytest.mark.parametrize(("starter", "topic"), [("Connect my Amazon account", "connect."),
+                                               ("Is my account connected?", "sync.status"),
+                                               ("Talk to a person", "handoff.request")])
+def test_the_greetings_ways_to_start_are_understood(services: Services, starter: str, topic: str) -> None:
+    starters = _strings()["starters"]
+    assert isinstance(starters, list) and starter in starters and len(starters) == 3
+    result = say(services, starter)
+    assert result.messages and result.messages[0].topic.value.startswith(topic)

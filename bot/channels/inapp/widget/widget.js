@@ -260,6 +260,7 @@
           // Refused (an old question, bad input): the message did not count, so it leaves the log.
           el.remove();
           this.mine.delete(body.client_message_id);
+          if (body.text !== undefined && !this.input.value) this.input.value = body.text;  // typed words are not lost
           this.notice(err.body.error || STRINGS.not_sent);
         } else {
           el.classList.add("failed");
@@ -363,16 +364,18 @@
       this.stream = stream;
       stream.addEventListener("message", (e) => { try { this.render(JSON.parse(e.data)); } catch (_) { /* a broken event is skipped */ } });
       // Opened or reopened: stop polling and fetch what the gap may have held (the ids keep it single).
-      stream.addEventListener("open", () => { this.poll(false); this.catchUp().catch(() => {}); });
+      stream.addEventListener("open", () => { this.refusals = 0; this.poll(false); this.catchUp().catch(() => {}); });
       stream.addEventListener("error", () => {
         this.poll(true);
         if (stream.readyState === EventSource.CLOSED) {
-          // The server refused the stream (an expired identity, no stream here): poll, and try again later.
+          // The server refused the stream (an expired identity after a long day or a restart): poll, get a
+          // fresh identity and open it again, at once the first time, then every 15 s.
+          this.refusals = (this.refusals || 0) + 1;
           setTimeout(async () => {
             if (this.stream !== stream) return;
             if (this.canRefresh()) { try { await this.identity(true); } catch (_) { /* keep polling */ } }
             this.listen();
-          }, 15000);
+          }, this.refusals === 1 ? 500 : 15000);
         }
       });
     }
