@@ -96,6 +96,16 @@ class Settings(BaseSettings):
     # Where "back to the conversation" on the callback and stand-in pages leads: the host page that
     # embeds the widget. Unset, the embedded default's mock platform page at {base_url}/.
     inapp_return_url: str | None = None
+    # Slack (bot/channels/slack): on when both the bot token and the signing secret are set. SLACK_API_URL is the
+    # Web API base (a local fake in tests and demos); SLACK_TRIAGE_CHANNEL the channel id where case cards go;
+    # SLACK_TEAM_ORGS maps a customer's Slack team id to their organization ({"T0123": "acme"}); SLACK_APP_TOKEN
+    # (xapp-) runs Socket Mode (`python -m bot slack socket`) instead of the public Events URL.
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_triage_channel: str | None = None
+    slack_team_orgs: dict[str, str] = {}
 
     # The in-app chat (bot/channels/inapp): the host application signs each customer's identity as an
     # HS256 JWT with this secret (required with Amazon credentials). Origins that may embed the widget
@@ -134,6 +144,10 @@ class Settings(BaseSettings):
     @property
     def amazon_live(self) -> bool:
         return bool(self.amazon_client_id and self.amazon_client_secret and self.amazon_redirect_uri)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
 
     @property
     def amazon_configured(self) -> bool:

@@ -1,4 +1,4 @@
-"""Keeps secrets out of log lines: link tokens, OAuth state and codes, Amazon tokens, client secrets.
+"""Keeps secrets out of log lines: link tokens, OAuth state and codes, Amazon and Slack tokens, client secrets.
 
 The filter belongs on handlers (a filter on a logger sees only that logger's own records, not
 those of its children such as httpx or uvicorn), so `install` puts it on every handler of the
@@ -15,10 +15,12 @@ _PARAMS = (r"state|code|spapi_oauth_code|code_verifier|code_challenge|refresh_to
 _SECRETS = re.compile(rf"(/connect/|[?&\s](?:{_PARAMS})=)[^&\s\"']+")
 _AMAZON_TOKENS = re.compile(r"Atz[ar]\|[^\s\"'&]+")  # Amazon access and refresh tokens start like this
 _JWTS = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")  # signed identities, wherever they appear
+_SLACK_TOKENS = re.compile(r"\bx(?:ox[abposre]|app)-[A-Za-z0-9-]+")  # bot, user, app-level and config tokens
 
 
 def redact(text: str) -> str:
-    return _JWTS.sub("[redacted]", _AMAZON_TOKENS.sub("[redacted]", _SECRETS.sub(r"\1[redacted]", text)))
+    cleaned = _AMAZON_TOKENS.sub("[redacted]", _SECRETS.sub(r"\1[redacted]", text))
+    return _SLACK_TOKENS.sub("[redacted]", _JWTS.sub("[redacted]", cleaned))
 
 
 def _redact_arg(arg: object) -> object:

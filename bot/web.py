@@ -8,6 +8,7 @@ with no Amazon credentials, the local Amazon stand-in under /sandbox.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -24,6 +25,8 @@ from bot.channels.inapp.identity import IdentityConfigError, verifier_for
 from bot.channels.inapp.pages import pages_router
 from bot.channels.inapp.routes import identity_limit, inapp_router
 from bot.channels.inapp.stream import stream_router
+from bot.channels.slack.bolt import build_slack
+from bot.channels.slack.routes import slack_router
 from bot.config import Settings
 from bot.edge import install_edge
 from bot.edge.errors import install_error_handlers
@@ -55,7 +58,12 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
         if in_process_timers:
             thread = threading.Thread(target=run_worker, args=(built,), kwargs={"stop": stop}, daemon=True)
             thread.start()
+        # Everything built so far (classifier, templates, flows) lives as long as the process: kept out of the
+        # collector's full passes, which would otherwise walk it and stall every request in flight.
+        gc.freeze()
         yield
+        if slack is not None:
+            await slack.handler.drain()  # turns already acked to Slack finish before the process goes
         stop.set()
         await hub.stop()
         if thread:
@@ -86,6 +94,10 @@ def create_app(settings: Settings, services: Services | None = None, run_timers:
                                      identity_limit(limiter, settings.rate_limit_identity_per_minute, templates)))
     app.include_router(amazon_router(built))
     app.include_router(sync_router(built))
+    slack = build_slack(built) if settings.slack_enabled else None
+    if slack is not None:
+        app.state.slack = slack
+        app.include_router(slack_router(slack, settings.slack_signing_secret or ""))
 
     if not settings.amazon_live and settings.sandbox_url == f"{settings.public_url}/sandbox":
         sandbox = create_sandbox(built.clock, redirect_uris=(built.engine.links.redirect_uri,),

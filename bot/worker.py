@@ -23,6 +23,7 @@ from bot import heartbeat
 from bot.amazon.client import AmazonApi
 from bot.amazon.recheck import Rechecker
 from bot.app import Services
+from bot.channels.slack.target import slack_target
 from bot.delivery import DeliveryTarget, target_for
 from bot.outbox import Outbox, Policy
 from bot.sync.watch import SyncWatch
@@ -101,6 +102,8 @@ def build_outbox(services: Services, worker: str, target: DeliveryTarget | None 
     chosen = target or target_for({"customer": settings.outbox_customer_url,
                                    "strategist": settings.outbox_strategist_url,
                                    "agent": settings.outbox_agent_url}, settings.outbox_timeout_seconds)
+    if target is None:  # Slack, when configured, takes the rows of Slack customers and of the strategists
+        chosen = slack_target(settings, services.db, services.engine.runner.templates, services.engine.cases, chosen)
     return Outbox(services.db, services.clock, services.engine.runner.templates, chosen,
                   Policy.from_settings(settings), worker)
 

@@ -386,9 +386,9 @@ def test_understanding_is_fast_after_training(classifier: Classifier) -> None:
     messages = [text for text, _ in read_phrasings(default_phrasings_dir())[::7]]
     timings = []
     for text in messages:
-        start = time.perf_counter()
+        start = time.thread_time()  # CPU time of this thread: what the machine's other work does not change
         classifier.understand(text)
-        timings.append(time.perf_counter() - start)
+        timings.append(time.thread_time() - start)
     timings.sort()
     assert timings[len(timings) // 2] < 0.005  # 1 ms typical; generous for a busy CI machine
 

@@ -202,3 +202,37 @@ class RateWindow(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=80)
     window: int = Field(primary_key=True, sa_type=BigInteger)  # window start, seconds since 1970
     hits: int = 0
+
+
+class SlackPost(SQLModel, table=True):
+    """An outbox row posted to Slack: where it went and its `ts` (chat.update and button presses find it here).
+
+    Written with `ts` empty just before chat.postMessage and filled right after: a row found with an
+    empty `ts` was being posted when its worker died, so the next try looks for its marker in the
+    channel before posting again (bot/channels/slack/target.py).
+    """
+
+    __tablename__ = "slack_posts"
+    __table_args__ = (Index("ix_slack_posts_message", "channel", "ts"),)
+
+    outbox_id: int = Field(primary_key=True, foreign_key="outbox.id")
+    conversation_id: int = Field(foreign_key="conversations.id", index=True)
+    channel: str = Field(max_length=40)
+    thread_ts: str = Field(default="", max_length=40)
+    ts: str = Field(default="", max_length=40)
+    choices: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    posted_at: datetime = _at()
+
+
+class SlackCard(SQLModel, table=True):
+    """A case's card in the triage channel; `shown` is what it shows now, so a moved case is updated once."""
+
+    __tablename__ = "slack_cards"
+    __table_args__ = (Index("ix_slack_cards_message", "channel", "ts"),)
+
+    case_id: int = Field(primary_key=True, foreign_key="cases.id")
+    conversation_id: int = Field(foreign_key="conversations.id", index=True)
+    channel: str = Field(max_length=40)
+    ts: str = Field(max_length=40)
+    shown: str = Field(default="", max_length=200)
+    updated_at: datetime = _at()
