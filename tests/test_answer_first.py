@@ -30,6 +30,7 @@ def test_small_talk_is_told_apart_from_answers_and_questions(text: str, kind: st
     ("Vendor, we sell on .de and .fr, ads running for years, I'm admin", True, True),
     ("do I need running campaigns? do i need admin access?", None, None),
     ("we never advertised", False, None),
+    ("we never ran a campaign on amazon", False, None),
     ("I only have viewer access", None, False),
     ("we have active campaigns and I have view and edit", True, True),
 ])

@@ -126,6 +126,9 @@ def test_the_whole_journey_through_amazons_page_and_back(context: BrowserContext
     assert re.fullmatch(r"\d{1,2}:\d{2}( [AP]M)?", question.locator("time").inner_text().strip())
     page.get_by_role("button", name="Yes", exact=True).click()
     _bot_says(page, MARKETPLACES)
+    _settled(page)
+    at_end = "el => el.scrollHeight - el.scrollTop - el.clientHeight < 2"
+    assert page.locator("connectbot-chat .log").evaluate(at_end), "the reply is in view"
     yes = question.get_by_role("button", name="Yes", exact=True)
     expect(yes).to_be_disabled()
     expect(yes).to_have_attribute("aria-pressed", "true")

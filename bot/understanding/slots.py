@@ -218,7 +218,7 @@ def extract_new_customer(text: str) -> bool | None:
 
 
 _ADVERTISED_NO_RE: Final = re.compile(
-    r"\bnever (?:advertised|run (?:any )?(?:ads|campaigns?)|had (?:any )?(?:ads|campaigns?))\b"
+    r"\bnever (?:advertised|r[au]n (?:any |an? )?(?:ads?|campaigns?)|had (?:any |an? )?(?:ads?|campaigns?))\b"
     r"|\bno (?:active |live |running )?(?:campaigns?|ads|advertising)(?: yet| running| at all)?\b"
     r"|\b(?:haven'?t|have not|hasn'?t|didn'?t|did not|don'?t|do not) (?:\w+ )?"
     r"(?:advertised|advertise|run any|started any|launched any|have any (?:active |live |running )?(?:campaigns?|ads))"
@@ -227,7 +227,8 @@ _ADVERTISED_NO_RE: Final = re.compile(
     r"|\b(?:campaigns?|ads) (?:are |is )?(?:all )?paused\b"
 )
 _ADVERTISED_YES_RE: Final = re.compile(
-    r"\b(?:campaigns?|ads|advertising|ppc)\s+(?:are\s+|is\s+|have been\s+|has been\s+)?(?:running|live|active|on)\b"
+    r"\b(?:campaigns?|ads|advertising|ppc)\s+(?:are\s+|is\s+|have been\s+|has been\s+)?(?:running|live|active)\b"
+    r"|\b(?:campaigns?|ads) (?:are|is) on\b"
     r"|\b(?:we|i)(?:'ve| have)?\s+(?:been\s+)?(?:advertis\w+|running (?:ads|campaigns|ppc)|run(?:ning)? ads)\b"
     r"|\b(?:we|i) (?:have|got) (?:active|live|running) (?:campaigns?|ads)\b|\bwe advertise\b"
     r"|\b(?:been )?advertising (?:for|since) \w+"

@@ -140,9 +140,10 @@
       if (text && !sticky) this.noticeTimer = setTimeout(() => { this.status.textContent = ""; }, 4000);
     }
 
+    nearBottom() { return this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 120; }
+
     scrollDown(force) {
-      const near = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 120;
-      if (force || near) this.log.scrollTop = this.log.scrollHeight;
+      if (force || this.nearBottom()) this.log.scrollTop = this.log.scrollHeight;
     }
 
     // ---- messages --------------------------------------------------------------------------------
@@ -160,12 +161,14 @@
         el = this.bubble(m);
         if (m.from !== "customer" && this.panel.hidden) { this.unread += 1; this.showBadge(); }
       }
+      // Measured before the bubble goes in: a long reply must not push the log out of "following".
+      const follow = this.nearBottom() || m.from === "customer" || this.sending > 0;
       el.dataset.id = String(m.id);
       el.msg = m;
       this.seen.set(m.id, el);
       this.place(el);
       this.refreshChoices();
-      this.scrollDown(m.from === "customer");
+      this.scrollDown(follow);
     }
 
     time(at) { return h("time", { datetime: at || "" }, at ? clock(at) : ""); }
