@@ -60,7 +60,9 @@ class Settings(BaseSettings):
     # Kept above the timeout so a slow delivery is never claimed twice by live workers.
     outbox_lease_seconds: float = 30.0
     outbox_batch: int = 50  # rows claimed per round
-    timer_batch: int = 20  # due timers a worker fires per transaction (each is still one turn)
+    # Due timers a worker fires per transaction (each still one turn of its conversation): with 100,
+    # `bench timers` fired 10,000 at 4-5x the bare transaction rate, with 20 at 3.2x.
+    timer_batch: int = 100
     timer_max_attempts: int = 5  # a timer whose firing keeps raising is marked dead after this many tries
     # /metrics counts an open case as overdue when nobody claimed it within this.
     case_overdue_after_minutes: int = 30
