@@ -12,24 +12,13 @@ from sqlalchemy import select
 
 from bot.app import Services
 from bot.channels.console.idp import STANDIN_CLIENT_ID, STANDIN_CLIENT_SECRET
-from bot.loopback import LocalServer
 from bot.store.rows import CASES
-from bot.web import create_app
 from tests.conftest import ServicesFactory
+from tests.fakes.app_server import serving
 from tests.fakes.host_app import bearer, sign
 from tests.fakes.staff_browser import PUBLIC, StaffBrowser, hidden_fields
 
 RELAYED = "Your account is linked now, please try the sync again"
-
-
-@contextmanager
-def serving(services: Services) -> Iterator[str]:
-    server = LocalServer(create_app(services.settings, services=services, run_timers=False))
-    origin = server.start()
-    try:
-        yield origin
-    finally:
-        server.stop()
 
 
 @contextmanager

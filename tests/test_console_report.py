@@ -12,8 +12,9 @@ from sqlalchemy import insert, text
 from bot.app import Services
 from bot.store.rows import ATTEMPTS, CONNECTIONS, CONVERSATIONS
 from tests.conftest import ServicesFactory
+from tests.fakes.app_server import serving
 from tests.fakes.staff_browser import PUBLIC
-from tests.test_console import browser, serving
+from tests.test_console import browser
 
 MONDAY = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 # (channel, account type, prerequisites_ok, link sent, signed in, connection sync status or None, week offset)

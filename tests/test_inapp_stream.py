@@ -6,8 +6,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,27 +14,16 @@ import pytest
 
 from bot.app import Services
 from bot.classify import Classifier
-from bot.loopback import LocalServer
 from bot.runner import Runner
 from bot.types import Inbound, InboundKind
-from bot.web import create_app
 from tests.conftest import TEST_TOKEN_KEY, ServicesFactory
+from tests.fakes.app_server import serving
 from tests.fakes.host_app import HOST_SECRET, bearer, sign
 from tests.fakes.sse import EventStream
 from tests.fakes.talk import CUSTOMER
 from tests.migrated import MigratedTemplates
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@contextmanager
-def serving(services: Services) -> Iterator[str]:
-    server = LocalServer(create_app(services.settings, services=services, run_timers=False))
-    origin = server.start()
-    try:
-        yield origin
-    finally:
-        server.stop()
 
 
 def _stream(origin: str, services: Services, **params: str) -> EventStream:
