@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.app import Services, StartupError
+from bot.bench.replies import first_replies
 from bot.classify import Classifier, Slots, Understanding
 from bot.config import Settings
 from bot.engine import TurnResult
@@ -139,6 +140,17 @@ def test_it_is_off_by_default(make_services: ServicesFactory, chat_model: FakeCh
     assert services.engine.second_opinion is None
     assert _first_topic(say(services, UNSURE)) == "clarify"
     assert chat_model.requests == []
+
+
+def test_the_bench_scores_first_replies_with_the_second_opinion_only_when_asked(
+        classifier: Classifier, chat_model: FakeChatModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLM_BASE_URL", chat_model.url)
+    monkeypatch.setenv("LLM_MODEL", "fake-model")
+    rows: list[dict[str, object]] = [{"text": UNSURE, "topics": ["sync.status"]}]
+    chat_model.answer(opinion("sync.status"))
+    assert first_replies(classifier, rows).first_correct == 0  # the local figures stay local
+    assert chat_model.requests == []
+    assert first_replies(classifier, rows, second_opinion=True).first_correct == 1
 
 
 def test_half_a_configuration_stops_the_start_naming_what_is_missing(make_services: ServicesFactory) -> None:
