@@ -182,6 +182,8 @@ class ServicesFactory:
 
     def close(self) -> None:
         for built in self.built:
+            if built.engine.second_opinion is not None:
+                built.engine.second_opinion.close()
             built.db.dispose()
 
 
