@@ -20,6 +20,7 @@ from bot.render import Templates
 from bot.runner import Runner
 from bot.store import migrate
 from bot.store.db import is_sqlite, make_engine
+from bot.understanding.second_opinion import missing_settings
 from flows.base import Timing
 
 
@@ -53,7 +54,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None, tokens: To
                    classifier: Classifier | None = None, runner: Runner | None = None,
                    auto_migrate: bool | None = None) -> Services:
     """Everything a process needs. Migrates SQLite on the fly; PostgreSQL must be migrated by `release`."""
-    partial = _partial_amazon(settings)
+    partial = _partial_amazon(settings) or missing_settings(settings)
     if partial:
         raise StartupError(partial)
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.cases.hours import BusinessHours
@@ -134,12 +134,37 @@ class Settings(BaseSettings):
     # /docs, /redoc and /openapi.json are off unless this is true; /metrics wants this bearer token when set.
     api_docs: bool = False
     metrics_token: str | None = None
+    # A language model's second opinion on messages the local classifier is unsure of (bot/understanding/
+    # second_opinion.py): off unless LLM_BASE_URL is set (any OpenAI-compatible endpoint, the part before
+    # /chat/completions). The key is sent as a bearer token and never logged. A call that takes longer than
+    # LLM_TIMEOUT_SECONDS leaves the local answer; only messages whose local confidence is under
+    # LLM_CONSULT_BELOW are sent.
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_timeout_seconds: float = 3.0
+    llm_consult_below: float = 0.6
 
     @field_validator("case_sla", "link_nudge_after", "sync_stall_after", "sync_simulated_duration")
     @classmethod
     def _duration(cls, value: str) -> str:
         if parse_duration(value).total_seconds() <= 0:
             raise ValueError("must be longer than zero")
+        return value
+
+    @field_validator("llm_timeout_seconds")
+    @classmethod
+    def _llm_timeout(cls, value: float) -> float:
+        # the customer waits for the turn: a few seconds at most
+        if not 0 < value <= 10:
+            raise ValueError("must be more than 0 and at most 10 seconds")
+        return value
+
+    @field_validator("llm_consult_below")
+    @classmethod
+    def _llm_threshold(cls, value: float) -> float:
+        if not 0 <= value <= 1:
+            raise ValueError("must be between 0 and 1")
         return value
 
     @field_validator("strategist_routes")

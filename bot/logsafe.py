@@ -1,4 +1,5 @@
-"""Keeps secrets out of log lines: link tokens, OAuth state and codes, Amazon and Slack tokens, client secrets.
+"""Keeps secrets out of log lines: link tokens, OAuth state and codes, Amazon and Slack tokens, client secrets,
+bearer tokens.
 
 The filter belongs on handlers (a filter on a logger sees only that logger's own records, not
 those of its children such as httpx or uvicorn), so `install` puts it on every handler of the
@@ -16,10 +17,11 @@ _SECRETS = re.compile(rf"(/connect/|[?&\s](?:{_PARAMS})=)[^&\s\"']+")
 _AMAZON_TOKENS = re.compile(r"Atz[ar]\|[^\s\"'&]+")  # Amazon access and refresh tokens start like this
 _JWTS = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")  # signed identities, wherever they appear
 _SLACK_TOKENS = re.compile(r"\bx(?:ox[abposre]|app)-[A-Za-z0-9-]+")  # bot, user, app-level and config tokens
+_BEARER = re.compile(r"(\bBearer\s+)[^\s\"',]+", re.IGNORECASE)  # an Authorization header (LLM_API_KEY, METRICS_TOKEN)
 
 
 def redact(text: str) -> str:
-    cleaned = _AMAZON_TOKENS.sub("[redacted]", _SECRETS.sub(r"\1[redacted]", text))
+    cleaned = _AMAZON_TOKENS.sub("[redacted]", _SECRETS.sub(r"\1[redacted]", _BEARER.sub(r"\1[redacted]", text)))
     return _SLACK_TOKENS.sub("[redacted]", _JWTS.sub("[redacted]", cleaned))
 
 

@@ -112,7 +112,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
                  "OUTBOX_STRATEGIST_URL", "OUTBOX_AGENT_URL", "LOG_FORMAT", "TIMER_POLL_SECONDS",
                  "INAPP_IDENTITY_SECRET", "INAPP_ALLOWED_ORIGINS", "API_DOCS", "METRICS_TOKEN",
                  "RATE_LIMIT_IDENTITY_PER_MINUTE", "RATE_LIMIT_IP_PER_MINUTE", "SLACK_BOT_TOKEN",
-                 "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "SLACK_TRIAGE_CHANNEL", "SLACK_TEAM_ORGS"):
+                 "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "SLACK_TRIAGE_CHANNEL", "SLACK_TEAM_ORGS",
+                 "LLM_BASE_URL", "LLM_MODEL", "LLM_API_KEY", "LLM_TIMEOUT_SECONDS", "LLM_CONSULT_BELOW"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -181,6 +182,8 @@ class ServicesFactory:
 
     def close(self) -> None:
         for built in self.built:
+            if built.engine.second_opinion is not None:
+                built.engine.second_opinion.close()
             built.db.dispose()
 
 

@@ -14,6 +14,7 @@ from bot.logsafe import RedactSecrets, redact
     ("GET /oauth/amazon/callback?code=ANcode123&scope=x&state=s3cr3t HTTP/1.1", "ANcode123"),
     ("GET /oauth/amazon/callback?code=ANcode123&scope=x&state=s3cr3t HTTP/1.1", "s3cr3t"),
     ("GET /cb?selling_partner_id=A1&spapi_oauth_code=RHxyz HTTP/1.1", "RHxyz"),
+    ("headers: {'Authorization': 'Bearer sk-live-abc123'}", "sk-live-abc123"),
 ])
 def test_tokens_never_reach_the_log(line: str, hidden: str) -> None:
     assert hidden not in redact(line)

@@ -46,12 +46,14 @@ class ReplyReport:
         return self.multi_found / self.multi_listed if self.multi_listed else 0.0
 
 
-def first_replies(classifier: Classifier, rows: list[dict[str, object]]) -> ReplyReport:
-    """Run every row as a first turn and score the topics of what the bot answered."""
+def first_replies(classifier: Classifier, rows: list[dict[str, object]], second_opinion: bool = False) -> ReplyReport:
+    """Run every row as a first turn and score the topics of what the bot answered; with `second_opinion`,
+    the LLM_* settings of the environment ask a language model as in service (bot/bench/second_opinion.py)."""
     report = ReplyReport()
     with tempfile.TemporaryDirectory() as tmp:
+        off = {} if second_opinion else {"llm_base_url": None, "llm_model": None, "llm_api_key": None}
         settings = load_settings(database_url=f"sqlite:///{Path(tmp) / 'replies.db'}",
-                                 token_key_file=str(Path(tmp) / "token.key"))
+                                 token_key_file=str(Path(tmp) / "token.key"), **off)
         services = build_services(settings, clock=ManualClock(), tokens=seeded_tokens(), classifier=classifier)
         try:
             for n, row in enumerate(rows):
@@ -62,6 +64,8 @@ def first_replies(classifier: Classifier, rows: list[dict[str, object]]) -> Repl
                 replied = tuple(m.topic.value for m in result.messages if m.audience == Audience.CUSTOMER)
                 _score(report, str(row["text"]), expected, replied)
         finally:
+            if services.engine.second_opinion is not None:
+                services.engine.second_opinion.close()
             services.db.dispose()
     return report
 

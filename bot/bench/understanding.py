@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.bench import second_opinion
 from bot.bench.figures import elapsed, nearest_rank
 from bot.bench.replies import ReplyMiss, ReplyReport, first_replies
 from bot.classify import CLARIFY_BELOW, Classifier, Understanding, default_phrasings_dir, read_phrasings
@@ -185,7 +186,9 @@ def main(path: Path) -> int:
     report = evaluate(classifier, rows)
     report.startup_s = startup
     report.model_source = classifier.model_source
-    render(report, first_replies(classifier, rows))
+    replies = first_replies(classifier, rows)
+    render(report, replies)
+    second_opinion.report(classifier, rows, report.first_accuracy, replies)  # with LLM_* set; else one line
     return 0
 
 

@@ -34,6 +34,7 @@ from bot.runner import Outcome, Planned, Runner
 from bot.store.hotpath import TurnStatements
 from bot.store.rows import CASES, ConversationRow, Statements
 from bot.types import ConversationKey, Inbound, InboundKind, Link, Outbound
+from bot.understanding.second_opinion import second_opinion_for
 from flows.base import CancelTimers, EscalateCase, OpenCase, RateCase, StartTimer, UpdateCase
 from flows.journey import Journey
 
@@ -49,6 +50,7 @@ class Turns:
         self.db = db
         self.runner = runner
         self.classifier = classifier
+        self.second_opinion = second_opinion_for(settings, classifier)  # None unless LLM_BASE_URL is set
         self.clock = clock
         self.settings = settings
         self.tokens = tokens
@@ -82,7 +84,11 @@ class Turns:
         heard = None
         if inbound.kind == InboundKind.SAY:
             # Classifying is CPU-only: done before the transaction so the row lock stays short.
-            heard = self.classifier.understand(inbound.text[:MAX_TEXT])
+            text = inbound.text[:MAX_TEXT]
+            heard = self.classifier.understand(text)
+            if self.second_opinion is not None:
+                # May wait seconds for a language model, so before the transaction too: no lock is held.
+                heard = self.second_opinion.review(text, heard)
         with self.begin() as conn:
             now = self.clock.now()
             conversation, recorded = self._lock_recording(conn, key, inbound.key, now)
