@@ -138,17 +138,20 @@ def conversation(db: Db, conversation_id: int) -> Conversation | None:
         for t in conn.execute(select(TRANSCRIPT).where(TRANSCRIPT.c.conversation_id == c.id)
                               .order_by(TRANSCRIPT.c.id)).all():
             data = t.data if isinstance(t.data, dict) else {}
-            shown.transcript.append({"at": t.at, "who": _speaker(t.direction, t.kind, data), "kind": t.kind,
-                                     "text": t.text, "action": str(data.get("action") or ""),
-                                     "author": str(data.get("author") or data.get("by") or "")})
+            shown.transcript.append({"id": t.id, "at": t.at, "who": _speaker(t.direction, t.kind, data),
+                                     "kind": t.kind, "text": t.text, "action": str(data.get("action") or ""),
+                                     "author": str(data.get("author") or data.get("by") or ""),
+                                     "data": data if t.direction == "in" else {}})
         case = conn.execute(select(CASES).where(CASES.c.conversation_id == c.id)
                             .order_by(CASES.c.id.desc()).limit(1)).first()
         if case is not None:
             shown.case = {"id": case.id, "status": case.status, "reason": case.reason, "claimed_by": case.claimed_by,
                           "opened_at": case.opened_at, "claimed_at": case.claimed_at, "closed_at": case.closed_at,
-                          "packet": dict(case.packet)}
+                          "packet": dict(case.packet), "routed_to": case.routed_to, "escalated_at": case.escalated_at,
+                          "rating": case.rating, "rated_at": case.rated_at}
         shown.attempts = [dict(a._mapping) for a in conn.execute(
-            select(ATTEMPTS.c.kind, ATTEMPTS.c.region, ATTEMPTS.c.created_at, ATTEMPTS.c.used_at, ATTEMPTS.c.outcome)
+            select(ATTEMPTS.c.kind, ATTEMPTS.c.region, ATTEMPTS.c.marketplaces, ATTEMPTS.c.created_at,
+                   ATTEMPTS.c.expires_at, ATTEMPTS.c.used_at, ATTEMPTS.c.outcome, ATTEMPTS.c.result)
             .where(ATTEMPTS.c.conversation_id == c.id).order_by(ATTEMPTS.c.id)).all()]
         shown.connections = [dict(x._mapping) for x in conn.execute(
             select(CONNECTIONS.c.kind, CONNECTIONS.c.region, CONNECTIONS.c.profiles, CONNECTIONS.c.verdict,
