@@ -90,6 +90,7 @@ def create_console(built: Services, oidc: OidcClient, hub: StreamHub) -> FastAPI
 
     @app.get("/login", response_model=None)
     async def login(request: Request, again: str = "") -> Response:
+        who(request)  # a sign-in past its lifetime is marked ended here too, whichever request saw it first
         if request.session.get(ENDED) and not again:  # say why first; the page's button comes back with again=1
             return page("session_ended", hours=settings.console_session_hours)
         return await provider.authorize_redirect(request, callback)  # type: ignore[no-any-return]
