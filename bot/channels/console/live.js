@@ -1,7 +1,7 @@
 /* The support console's live pages: plain JavaScript, no build step, loaded from /console/live.js.
 
    The page names its stream and its words on one element:
-     <p id="live-status" data-events="/console/events?c=7" data-poll="5" data-live="..." data-polling="...">
+     <p id="live-status" data-events="/console/events?c=7" data-poll="5" data-say-live="..." data-say-polling="...">
    While the stream (GET /console/events, Server-Sent Events) is up, each "changed" or "resync" event makes
    the page read itself again (the same address, so the same filters and the same sign-in) and swap in
    what differs, by id:
@@ -25,9 +25,9 @@
   let readAgain = false;
   let wasDown = false;
 
-  function show(state) {
+  function show(state) {  // "live" | "polling": the words are the page's own (data-say-live, data-say-polling)
     status.dataset.state = state;
-    status.textContent = status.dataset[state] || "";
+    status.textContent = state === "live" ? status.dataset.sayLive : status.dataset.sayPolling;
   }
 
   function typedText(root) {
