@@ -199,6 +199,7 @@ def test_a_hand_off_claimed_answered_returned_and_resolved_each_seen_live(people
     resolve.click()
     expect(sam.locator("#c-facts")).to_contain_text(": resolved")
     expect(sam.locator("#c-timeline")).to_contain_text("Strategist Sam (strategist) resolved the case")
+    expect(sam.locator("#c-timeline li.case_opened")).to_have_count(2)  # both cases, each with its reason
     sam.screenshot(path=shots.path("console-05-resolved"), full_page=True)
     expect(widget.locator("connectbot-chat .msg.person", has_text="Sam here")).to_have_count(1)
 

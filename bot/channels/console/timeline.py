@@ -55,14 +55,13 @@ def journey(c: Conversation, now: datetime) -> list[Moment]:
         moment = _from_event(m)
         if moment is not None:
             moments.append(moment)
-    case = c.case
-    if case is not None:
+    for case in c.cases:
         moments.append(Moment(case["opened_at"], "case_opened", {
-            "case": case["id"], "reason": case["reason"], "routed_to": case.get("routed_to") or ""}))
-        if case.get("escalated_at"):
+            "case": case["id"], "reason": case["reason"], "routed_to": case["routed_to"] or ""}))
+        if case["escalated_at"]:
             moments.append(Moment(case["escalated_at"], "escalated", {"case": case["id"]}))
-        if case.get("rated_at"):
-            moments.append(Moment(case["rated_at"], "rated", {"case": case["id"], "rating": case.get("rating") or ""}))
+        if case["rated_at"]:
+            moments.append(Moment(case["rated_at"], "rated", {"case": case["id"], "rating": case["rating"] or ""}))
     for t in c.timers:
         moments.append(Moment(t["due_at"], "pending", {"timer": t["kind"]}))
     return sorted(moments, key=lambda m: (as_utc(m.at), _RANK[m.kind]))

@@ -57,6 +57,7 @@ class Conversation:
     attempts: list[dict[str, Any]] = field(default_factory=list)
     connections: list[dict[str, Any]] = field(default_factory=list)
     timers: list[dict[str, Any]] = field(default_factory=list)
+    cases: list[dict[str, Any]] = field(default_factory=list)  # every case, oldest first (`case` is the newest)
 
 
 def _filtered(query: Any, f: Filters) -> Any:
@@ -142,13 +143,16 @@ def conversation(db: Db, conversation_id: int) -> Conversation | None:
                                      "kind": t.kind, "text": t.text, "action": str(data.get("action") or ""),
                                      "author": str(data.get("author") or data.get("by") or ""),
                                      "data": data if t.direction == "in" else {}})
+        k = CASES.c
+        shown.cases = [dict(x._mapping) for x in conn.execute(
+            select(k.id, k.reason, k.routed_to, k.opened_at, k.escalated_at, k.rating, k.rated_at)
+            .where(k.conversation_id == c.id).order_by(k.id)).all()]
         case = conn.execute(select(CASES).where(CASES.c.conversation_id == c.id)
                             .order_by(CASES.c.id.desc()).limit(1)).first()
         if case is not None:
             shown.case = {"id": case.id, "status": case.status, "reason": case.reason, "claimed_by": case.claimed_by,
                           "opened_at": case.opened_at, "claimed_at": case.claimed_at, "closed_at": case.closed_at,
-                          "packet": dict(case.packet), "routed_to": case.routed_to, "escalated_at": case.escalated_at,
-                          "rating": case.rating, "rated_at": case.rated_at}
+                          "packet": dict(case.packet)}
         shown.attempts = [dict(a._mapping) for a in conn.execute(
             select(ATTEMPTS.c.kind, ATTEMPTS.c.region, ATTEMPTS.c.marketplaces, ATTEMPTS.c.created_at,
                    ATTEMPTS.c.expires_at, ATTEMPTS.c.used_at, ATTEMPTS.c.outcome, ATTEMPTS.c.result)
