@@ -188,3 +188,16 @@ def test_the_stand_in_provider_refuses_a_wrong_pkce_verifier_and_a_forged_state(
         forged = alice.http.get("/console/callback", params={"code": "whatever", "state": "forged"})
         assert forged.status_code == 400 and "Sign-in did not complete" in forged.text
         assert alice.http.get("/console/").status_code == 303, "still not signed in"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_sign_in_begun_on_another_name_of_the_host_moves_to_base_urls_host_first(
+        make_services: ServicesFactory) -> None:
+    """Opened as http://localhost:8000 with BASE_URL at 127.0.0.1: the sign-in's state cookie must be set on the
+    host the provider sends the browser back to, or the way back is refused."""
+    services = make_services(base_url=PUBLIC)
+    with serving(services) as origin:
+        other_name = origin.replace("127.0.0.1", "localhost")
+        moved = httpx.get(f"{other_name}/console/login")
+        assert moved.status_code == 303 and moved.headers["location"] == f"{PUBLIC}/console/login"
+        assert "set-cookie" not in moved.headers, "no sign-in state is left on the other name"

@@ -90,6 +90,11 @@ def create_console(built: Services, oidc: OidcClient, hub: StreamHub) -> FastAPI
 
     @app.get("/login", response_model=None)
     async def login(request: Request, again: str = "") -> Response:
+        # The sign-in state lives in a cookie of the host the browser used, and the IdP sends the browser back
+        # to BASE_URL's host: someone who opened http://localhost:8000 with BASE_URL at 127.0.0.1 would come
+        # back without it and be refused. So sign-in always starts on BASE_URL's own host.
+        if request.url.netloc != urlsplit(settings.public_url).netloc:
+            return RedirectResponse(f"{settings.public_url}/console/login", status_code=303)
         who(request)  # a sign-in past its lifetime is marked ended here too, whichever request saw it first
         if request.session.get(ENDED) and not again:  # say why first; the page's button comes back with again=1
             return page("session_ended", hours=settings.console_session_hours)
