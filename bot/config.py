@@ -128,6 +128,7 @@ class Settings(BaseSettings):
     console_roles: str = ""
     console_session_secret: str | None = None
     console_session_hours: float = 8.0
+    console_poll_seconds: float = 5.0  # how often a console page reads itself while its live stream is down
     # Rate limits per minute (0: none), counted in the database so every web process shares them.
     rate_limit_identity_per_minute: int = 120
     rate_limit_ip_per_minute: int = 600

@@ -60,16 +60,17 @@ class Server:
         return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 
 
-def run_server(directory: Path, port: int = 0) -> Iterator[Server]:
+def run_server(directory: Path, port: int = 0, **settings: str) -> Iterator[Server]:
     """The web process of the embedded default (the worker loop in it), up once /healthz answers.
 
-    A directory used before keeps its database (a restart); port 0 picks a free one."""
+    A directory used before keeps its database (a restart); port 0 picks a free one; `settings` are more
+    environment variables (CONSOLE_POLL_SECONDS="1")."""
     port = port or free_port()
     database_url = f"sqlite:///{directory / 'bot.db'}"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AMAZON_", "SPAPI_", "INAPP_", "OUTBOX_", "BASE_URL", "DATABASE_URL"))}
     env.update(DATABASE_URL=database_url, TOKEN_KEY_FILE=str(directory / "token.key"), LOG_FORMAT="text",
-               TIMER_POLL_SECONDS="0.2", INAPP_STREAM_POLL_SECONDS="0.5")
+               TIMER_POLL_SECONDS="0.2", INAPP_STREAM_POLL_SECONDS="0.5", **settings)
     log = directory / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)], cwd=ROOT, env=env,

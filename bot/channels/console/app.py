@@ -25,7 +25,10 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from bot.app import Services
 from bot.channels.console import report, views
-from bot.channels.console.staff import Staff, csrf_ok, current, parse_roles, role_of, start_session
+from bot.channels.console.live import ConsoleFeed, add_live_routes
+from bot.channels.console.staff import ENDED, Staff, csrf_ok, current, parse_roles, role_of, start_session
+from bot.channels.console.timeline import journey
+from bot.channels.inapp.hub import StreamHub
 from bot.engine import BadInput
 from bot.runner import UnknownChoice
 from bot.types import Inbound, InboundKind
@@ -55,11 +58,12 @@ def _local(public_url: str) -> bool:
     return (urlsplit(public_url).hostname or "") in ("localhost", "127.0.0.1", "::1")
 
 
-def create_console(built: Services, oidc: OidcClient) -> FastAPI:
+def create_console(built: Services, oidc: OidcClient, hub: StreamHub) -> FastAPI:
     settings = built.settings
     roles = parse_roles(settings.console_roles)
     lifetime = timedelta(hours=settings.console_session_hours)
     pages = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["j2"]))
+    pages.globals["poll_seconds"] = settings.console_poll_seconds  # live.js reads it from the page
     callback = f"{settings.public_url}/console/callback"
     oauth = OAuth()
     client_kwargs: dict[str, Any] = {"scope": "openid email profile", "code_challenge_method": "S256"}
@@ -85,12 +89,15 @@ def create_console(built: Services, oidc: OidcClient) -> FastAPI:
         return RedirectResponse("/console/login", status_code=303)
 
     @app.get("/login", response_model=None)
-    async def login(request: Request) -> Response:
+    async def login(request: Request, again: str = "") -> Response:
         # The sign-in state lives in a cookie of the host the browser used, and the IdP sends the browser back
         # to BASE_URL's host: someone who opened http://localhost:8000 with BASE_URL at 127.0.0.1 would come
         # back without it and be refused. So sign-in always starts on BASE_URL's own host.
         if request.url.netloc != urlsplit(settings.public_url).netloc:
             return RedirectResponse(f"{settings.public_url}/console/login", status_code=303)
+        who(request)  # a sign-in past its lifetime is marked ended here too, whichever request saw it first
+        if request.session.get(ENDED) and not again:  # say why first; the page's button comes back with again=1
+            return page("session_ended", hours=settings.console_session_hours)
         return await provider.authorize_redirect(request, callback)  # type: ignore[no-any-return]
 
     @app.get("/callback", response_model=None)
@@ -154,7 +161,7 @@ def create_console(built: Services, oidc: OidcClient) -> FastAPI:
         if shown is None:
             return page("refused", 404, reason="not_found")
         return page("conversation", me=me, c=shown, csrf=request.session["csrf"], steps=list(RETURN_STEPS),
-                    once=secrets.token_urlsafe(16))
+                    once=secrets.token_urlsafe(16), timeline=journey(shown, built.clock.now()))
 
     @app.post("/c/{conversation_id}/{action}", response_model=None)
     async def act(request: Request, conversation_id: int, action: str) -> Response:
@@ -192,4 +199,5 @@ def create_console(built: Services, oidc: OidcClient) -> FastAPI:
             return page("refused", 409, reason="not_now")
         return RedirectResponse(f"/console/c/{conversation_id}", status_code=303)
 
+    add_live_routes(app, ConsoleFeed(hub), built.clock, settings.inapp_keepalive_seconds, lifetime, who, to_sign_in)
     return app

@@ -34,7 +34,7 @@ def mount_console(app: FastAPI, built: Services) -> None:
         oidc = OidcClient(issuer, STANDIN_CLIENT_ID, STANDIN_CLIENT_SECRET,
                           transport=httpx.ASGITransport(app=idp.app, root_path="/idp"))
     try:
-        console = create_console(built, oidc)
+        console = create_console(built, oidc, app.state.streams)
     except RolesConfigError as exc:
         raise StartupError(str(exc)) from None
     app.mount("/console", console)

@@ -18,6 +18,7 @@ from typing import Any
 from bot.clock import as_utc
 
 ROLES = ("agent", "strategist")
+ENDED = "ended"  # kept in a session whose sign-in expired
 # What each role may do; a strategist also does what an agent does.
 ACTIONS = {"agent": frozenset({"handoff"}),
            "strategist": frozenset({"handoff", "claim", "reply", "return", "resolve"})}
@@ -87,6 +88,7 @@ def current(session: dict[str, Any], now: datetime, lifetime: timedelta) -> Staf
         return None
     if as_utc(now) - started > lifetime or staff.role not in ROLES:
         session.clear()
+        session[ENDED] = True  # the sign-in page says why, until the next sign-in starts a fresh session
         return None
     return staff
 

@@ -57,6 +57,7 @@ class Conversation:
     attempts: list[dict[str, Any]] = field(default_factory=list)
     connections: list[dict[str, Any]] = field(default_factory=list)
     timers: list[dict[str, Any]] = field(default_factory=list)
+    cases: list[dict[str, Any]] = field(default_factory=list)  # every case, oldest first (`case` is the newest)
 
 
 def _filtered(query: Any, f: Filters) -> Any:
@@ -138,9 +139,14 @@ def conversation(db: Db, conversation_id: int) -> Conversation | None:
         for t in conn.execute(select(TRANSCRIPT).where(TRANSCRIPT.c.conversation_id == c.id)
                               .order_by(TRANSCRIPT.c.id)).all():
             data = t.data if isinstance(t.data, dict) else {}
-            shown.transcript.append({"at": t.at, "who": _speaker(t.direction, t.kind, data), "kind": t.kind,
-                                     "text": t.text, "action": str(data.get("action") or ""),
-                                     "author": str(data.get("author") or data.get("by") or "")})
+            shown.transcript.append({"id": t.id, "at": t.at, "who": _speaker(t.direction, t.kind, data),
+                                     "kind": t.kind, "text": t.text, "action": str(data.get("action") or ""),
+                                     "author": str(data.get("author") or data.get("by") or ""),
+                                     "data": data if t.direction == "in" else {}})
+        k = CASES.c
+        shown.cases = [dict(x._mapping) for x in conn.execute(
+            select(k.id, k.reason, k.routed_to, k.opened_at, k.escalated_at, k.rating, k.rated_at)
+            .where(k.conversation_id == c.id).order_by(k.id)).all()]
         case = conn.execute(select(CASES).where(CASES.c.conversation_id == c.id)
                             .order_by(CASES.c.id.desc()).limit(1)).first()
         if case is not None:
@@ -148,7 +154,8 @@ def conversation(db: Db, conversation_id: int) -> Conversation | None:
                           "opened_at": case.opened_at, "claimed_at": case.claimed_at, "closed_at": case.closed_at,
                           "packet": dict(case.packet)}
         shown.attempts = [dict(a._mapping) for a in conn.execute(
-            select(ATTEMPTS.c.kind, ATTEMPTS.c.region, ATTEMPTS.c.created_at, ATTEMPTS.c.used_at, ATTEMPTS.c.outcome)
+            select(ATTEMPTS.c.kind, ATTEMPTS.c.region, ATTEMPTS.c.marketplaces, ATTEMPTS.c.created_at,
+                   ATTEMPTS.c.expires_at, ATTEMPTS.c.used_at, ATTEMPTS.c.outcome, ATTEMPTS.c.result)
             .where(ATTEMPTS.c.conversation_id == c.id).order_by(ATTEMPTS.c.id)).all()]
         shown.connections = [dict(x._mapping) for x in conn.execute(
             select(CONNECTIONS.c.kind, CONNECTIONS.c.region, CONNECTIONS.c.profiles, CONNECTIONS.c.verdict,

@@ -7,6 +7,9 @@ stream the frames after the last id it has sent. A poll every INAPP_STREAM_POLL_
 each watched conversation's newest row with what its streams have, so a lost notification (or a
 LISTEN connection that dropped) delays a message, never loses it.
 
+Others may watch every wake-up too (`observe`): the support console's live pages hear which conversations
+changed, and None when the LISTEN connection (re)connects and something may have been missed.
+
 Within one conversation, ids grow in commit order (every writer holds the conversation's lock), so
 "everything after the last id sent" never skips a row.
 """
@@ -29,6 +32,7 @@ from bot.types import Channel, ConversationKey
 log = logging.getLogger("connectbot.inapp.hub")
 
 Frame = tuple[int, bytes]  # (message id, its Server-Sent Event)
+Observer = Callable[[int | None], None]  # a conversation that changed, or None: anything may have
 
 
 def frame(message: dict[str, object]) -> bytes:
@@ -80,6 +84,7 @@ class StreamHub:
         self._running: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = None
+        self._observers: list[Observer] = []
         self.listening = asyncio.Event()  # set while the LISTEN connection is up (tests and the bench wait on it)
 
     # ---- life ---------------------------------------------------------------------------------------------
@@ -139,6 +144,22 @@ class StreamHub:
         if moving:
             self.watching.setdefault(conversation, set()).update(moving)
 
+    def observe(self, observer: Observer) -> Callable[[], None]:
+        """Call `observer` on the hub's loop for every conversation woken, and with None after a reconnect."""
+        self._observers.append(observer)
+
+        def unobserve() -> None:
+            if observer in self._observers:
+                self._observers.remove(observer)
+        return unobserve
+
+    def _tell_observers(self, conversation: int | None) -> None:
+        for observer in list(self._observers):
+            try:
+                observer(conversation)
+            except Exception:  # noqa: BLE001  an observer's failure must not stop the customers' streams
+                log.exception("a conversation observer failed")
+
     # ---- wake-ups -----------------------------------------------------------------------------------------
 
     def wake_many(self, conversation_ids: Iterable[int]) -> None:
@@ -146,6 +167,8 @@ class StreamHub:
             self.wake(conversation)
 
     def wake(self, conversation: int) -> None:
+        if self._observers:
+            self._tell_observers(conversation)
         if conversation in self.watching:
             self._fetch_soon(conversation)
         elif self.waiting:
@@ -233,6 +256,7 @@ class StreamHub:
                                                                  connect_timeout=5) as conn:
                     await conn.execute(f"LISTEN {MESSAGES_CHANNEL}")
                     self.listening.set()
+                    self._tell_observers(None)  # what was committed while not listening was heard by nobody
                     self.wake_many(list(self.watching))  # whatever was committed while not listening
                     async for notice in conn.notifies():
                         if notice.payload.isdigit():
