@@ -106,7 +106,7 @@ class Asides:
             if general:
                 seen.add(general.id)
         stated = stated_topics(ctx.inbound.text, heard)
-        for topic in heard.topics:
+        for topic in heard.in_asked_order:
             if len(says) >= MAX_ASIDES:
                 break
             if topic in stated or any(s.topic == topic for s in says):

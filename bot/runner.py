@@ -17,6 +17,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 import flows
+from bot.answer_order import in_asked_order
 from bot.asides import Asides, asks_about_region, only_asked, shortened, stated_topics
 from bot.classify import Understanding
 from bot.knowledge import Knowledge
@@ -98,7 +99,18 @@ class Runner:
         self._apply(step, ctx, outcome, node, checked)
         outcome.lead_topic = ctx.lead_topic
         self._answer_first(outcome)
+        if ctx.heard is not None:
+            outcome.messages = in_asked_order(outcome.messages, ctx.heard.in_asked_order,
+                                              lambda choices: self._back_line(ctx, choices))
         return outcome
+
+    def _back_line(self, ctx: Ctx, choices: tuple[Choice, ...]) -> Planned | None:
+        """The step the turn ended at, asked again in one line (after the answers that followed it)."""
+        back = f"back/{ctx.state}"
+        if not self.templates.exists(back):
+            return None
+        ctx.journey.reasked = ctx.state
+        return Planned(Audience.CUSTOMER, self.nodes[ctx.state].topic, self._render(back, ctx, {}), choices)
 
     def _answer_first(self, outcome: Outcome) -> None:
         """An answer the step the turn went on to says in its own words is not said twice; a journey
@@ -182,7 +194,8 @@ class Runner:
     def _to_person(self, ctx: Ctx, heard: Understanding) -> Step:
         """'Is it connected? and who is my data strategist': the other questions first, then the handoff,
         which names the Amazon error when the customer reported one."""
-        rest = Understanding(heard.topics[1:], heard.confidence, heard.slots) if len(heard.topics) > 1 else None
+        others = tuple(t for t in heard.in_asked_order if t != Topic.HANDOFF_REQUEST)
+        rest = Understanding(others, heard.confidence, heard.slots) if others else None
         answers = self.asides.answers(ctx, rest) if rest is not None else []
         reason = "amazon_error" if flows.person_needed_for(heard.slots.error_codes) else "customer_request"
         step = handoff(ctx, reason, asked=True)

@@ -34,6 +34,8 @@ class ReplyReport:
     multi_rows: int = 0
     multi_listed: int = 0
     multi_found: int = 0  # listed topics some customer message of the turn carries
+    order_rows: int = 0  # rows with >1 topic of which at least two were answered
+    order_kept: int = 0  # ... whose answers came in the order the customer asked
     misses: list[ReplyMiss] = field(default_factory=list)  # first reply about something else
     multi_misses: list[ReplyMiss] = field(default_factory=list)  # an asked topic left unanswered
 
@@ -44,6 +46,10 @@ class ReplyReport:
     @property
     def multi_recall(self) -> float:
         return self.multi_found / self.multi_listed if self.multi_listed else 0.0
+
+    @property
+    def order_accuracy(self) -> float:
+        return self.order_kept / self.order_rows if self.order_rows else 0.0
 
 
 def first_replies(classifier: Classifier, rows: list[dict[str, object]]) -> ReplyReport:
@@ -79,3 +85,13 @@ def _score(report: ReplyReport, text: str, expected: tuple[str, ...], replied: t
         report.multi_found += found
         if found < len(expected):
             report.multi_misses.append(ReplyMiss(text, expected, replied))
+        answered = [t for t in expected if t in replied]
+        if len(answered) >= 2:
+            report.order_rows += 1
+            report.order_kept += kept_order(answered, replied)
+
+
+def kept_order(asked: list[str], said: tuple[str, ...]) -> bool:
+    """Whether the topics of `asked` first appear in `said` in the order they were asked."""
+    first = [said.index(t) for t in asked]
+    return first == sorted(first)

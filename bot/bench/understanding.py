@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.bench.figures import elapsed, nearest_rank
-from bot.bench.replies import ReplyMiss, ReplyReport, first_replies
+from bot.bench.replies import ReplyMiss, ReplyReport, first_replies, kept_order
 from bot.classify import CLARIFY_BELOW, Classifier, Understanding, default_phrasings_dir, read_phrasings
 from bot.types import Topic
 
@@ -42,6 +42,8 @@ class EvalReport:
     multi_rows: int = 0
     multi_listed: int = 0
     multi_found: int = 0
+    order_rows: int = 0  # rows with >1 topic of which the classifier found at least two
+    order_kept: int = 0  # ... listed by `in_asked_order` in the order the customer asked
     slot_total: dict[str, int] = field(default_factory=dict)
     slot_correct: dict[str, int] = field(default_factory=dict)
     per_topic_total: dict[str, int] = field(default_factory=dict)
@@ -103,6 +105,10 @@ def evaluate(classifier: Classifier, rows: list[dict[str, object]]) -> EvalRepor
             report.multi_rows += 1
             report.multi_listed += len(expected)
             report.multi_found += sum(1 for t in expected if t in predicted)
+            found = [t for t in expected if t in predicted]
+            if len(found) >= 2:
+                report.order_rows += 1
+                report.order_kept += kept_order(found, tuple(t.value for t in got.in_asked_order))
         slots = row.get("slots")
         if isinstance(slots, dict):
             for name in SLOT_NAMES:
@@ -134,12 +140,16 @@ def render(report: EvalReport, replies: ReplyReport | None = None) -> None:
     _print(f"  first-message accuracy  {report.first_accuracy:.1%}  (topics[0] is one of the row's topics)")
     _print(f"  primary accuracy        {report.primary_accuracy:.1%}  (topics[0] == the row's first topic)")
     _print(f"  multi-question recall   {report.multi_recall:.1%}  over {report.multi_rows} rows with >1 topic")
+    _print(f"  order asked             {_share(report.order_kept, report.order_rows)}  of {report.order_rows} rows"
+           " with >1 topic found (their order in `in_asked_order` is the row's)")
     if replies is not None:
         _print("the bot's first reply (each row a first turn through the engine)")
         _print(f"  first reply accuracy    {replies.first_accuracy:.1%}  (the first customer message's topic is"
                " one of the row's topics)")
         _print(f"  multi-question recall   {replies.multi_recall:.1%}  over {replies.multi_rows} rows with >1 topic"
                " (every asked topic among the turn's messages)")
+        _print(f"  answered in order asked {_share(replies.order_kept, replies.order_rows)}  of {replies.order_rows}"
+               " rows with >1 topic answered (first answers to each come in the row's order)")
     _print()
     _print("slot accuracy")
     for name in SLOT_NAMES:
@@ -164,6 +174,10 @@ def render(report: EvalReport, replies: ReplyReport | None = None) -> None:
     _print(f"understand() CPU time     p50 {nearest_rank(report.cpu_ms, 0.50):.3f} ms  "
            f"p99 {nearest_rank(report.cpu_ms, 0.99):.3f} ms  (the work alone, on a busy machine)")
     _print(f"classifier ready in       {report.startup_s:.2f} s  (model {report.model_source})")
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "  n/a"
 
 
 def _reply_misses(title: str, misses: list[ReplyMiss], shown: int = 15) -> None:

@@ -45,9 +45,15 @@ _PEER_MIN: Final = 0.70
 
 @dataclass(frozen=True)
 class Understanding:
-    topics: tuple[Topic, ...]  # most important first, at least one
+    topics: tuple[Topic, ...]  # most actionable first (what the turn acts on), at least one
     confidence: float  # 0..1 score of topics[0]
     slots: Slots
+    asked: tuple[Topic, ...] = ()  # the same topics in the order the customer asked them; () = as `topics`
+
+    @property
+    def in_asked_order(self) -> tuple[Topic, ...]:
+        """The topics in the order the message asks them: the order their answers are given in."""
+        return self.asked or self.topics
 
 
 _HANDOFF_RE: Final = re.compile(
@@ -175,16 +181,24 @@ class Classifier:
         # rank: (group, tier, position); group 0 = a person asked for, 1 = blockers that are
         # clearly asked about before the main topic, 2 = the main topic, 3 = the other questions
         found: dict[Topic, tuple[tuple[int, int, int], float]] = {}
+        # where each topic is asked: the first clause that asks it, else the first that states it
+        # ("We're a seller on amazon.sg. ... which region is Singapore?" asks about the region last)
+        where: dict[Topic, int] = {}
+        stated_at: dict[Topic, int] = {}
 
-        def offer(topic: Topic, p: float, rank: tuple[int, int, int]) -> None:
+        def offer(topic: Topic, p: float, rank: tuple[int, int, int], at: int | None = None,
+                  statement: bool = False) -> None:
             if topic not in found or rank < found[topic][0]:
                 found[topic] = (rank, p)
+            if at is not None:
+                seen = stated_at if statement else where
+                seen[topic] = min(at, seen.get(topic, at))
 
         main_tier = _PRIORITY.get(top, _QUESTION_TIER)
         if top_p >= self.clarify_below:
             # the main topic sits where it is asked, so equal questions keep the customer's order
             asked_at = [c.position for c in content if int(c.probs.argmax()) == best and c.probs[best] >= _CLAUSE_MIN]
-            offer(top, top_p, (2, 0, min(asked_at, default=0)))
+            offer(top, top_p, (2, 0, min(asked_at, default=0)), min(asked_at, default=None))
         handoff_p = float(probs[self._index[Topic.HANDOFF_REQUEST]])
         has_answers = bool(slots.account_type or slots.marketplaces)
         if len(content) > 1:
@@ -194,22 +208,21 @@ class Classifier:
                 handoff_p = max(handoff_p, float(clause.probs[self._index[Topic.HANDOFF_REQUEST]]))
                 answers = _extract_answer_topics(clause.text) if has_answers and only_slot_words(clause.text) else ()
                 for answer in answers:
-                    offer(answer, c_p, (3, _ANSWER_TIER, clause.position))
+                    offer(answer, c_p, (3, _ANSWER_TIER, clause.position), clause.position, statement=True)
                 if answers or c_p < _CLAUSE_MIN or c_top in (Topic.CLARIFY, Topic.OFF_TOPIC):
                     continue
+                if len(clause.text.split()) == 1 and not clause.question:
+                    continue  # "separately, how would I ...": a lone word raises no topic unless asked ("SP-API?")
                 if self._is_context(clause):
-                    offer(c_top, c_p, (3, _ANSWER_TIER, clause.position))
+                    offer(c_top, c_p, (3, _ANSWER_TIER, clause.position), clause.position, statement=True)
                     continue
                 tier = _PRIORITY.get(c_top, _QUESTION_TIER)
                 # a one- or two-word fragment ("Admin access? Campaigns?") elaborates, never leads
                 leads = tier < main_tier and c_p >= _JUMP_MIN and len(clause.text.split()) >= 3
                 peer = tier == main_tier and c_p >= _PEER_MIN
-                if leads:
-                    offer(c_top, c_p, (1, tier, clause.position))
-                elif peer:
-                    offer(c_top, c_p, (2, 0, clause.position))
-                else:
-                    offer(c_top, c_p, (3, tier, clause.position))
+                rank = (1, tier, clause.position) if leads else (2, 0, clause.position) if peer else (
+                    3, tier, clause.position)
+                offer(c_top, c_p, rank, clause.position)
         if handoff_p >= 0.2 and (top is Topic.HANDOFF_REQUEST or _HANDOFF_RE.search(whole)):
             offer(Topic.HANDOFF_REQUEST, max(handoff_p, top_p if top is Topic.HANDOFF_REQUEST else 0.0), (0, 0, 0))
         if slots.error_codes:
@@ -239,7 +252,22 @@ class Classifier:
                 return Understanding((top,), top_p, slots)  # a bare answer: the caller reads yes_no
             return Understanding((Topic.CLARIFY,), top_p, slots)
         ordered = sorted(found, key=lambda t: found[t][0])
-        return Understanding(tuple(ordered), found[ordered[0]][1], slots)
+        asked = sorted(ordered, key=lambda t: where.get(t, stated_at.get(t, self._asked_at(t, content, slots))))
+        return Understanding(tuple(ordered), found[ordered[0]][1], slots, tuple(asked))
+
+    def _asked_at(self, topic: Topic, clauses: list[_Clause], slots: Slots) -> int:
+        """The clause a topic no single clause was sure of is asked in: the one naming its error code or a
+        person, else the one that scores it highest."""
+        if not clauses:
+            return 0
+        for clause in clauses:
+            text = clause.text.lower()
+            if topic is Topic.CONNECT_AMAZON_ERROR and any(code.lower() in text for code in slots.error_codes):
+                return clause.position
+            if topic is Topic.HANDOFF_REQUEST and _HANDOFF_RE.search(normalize(clause.text)):
+                return clause.position
+        column = self._index[topic]
+        return max(clauses, key=lambda c: float(c.probs[column])).position
 
     def _has_known_word(self, cleaned: str) -> bool:
         """Whether any word is one the phrasings use, exactly or with a typo or two."""
