@@ -16,10 +16,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+import flows
 from bot.types import Audience, Choice, Topic
 
 if TYPE_CHECKING:
     from bot.runner import Planned
+
+
+def said_once(messages: Sequence[Planned], lead_topic: Topic | None) -> list[Planned]:
+    """An answer the step the turn went on to says in its own words is not said twice; a journey
+    started because the customer asked to connect opens with a message carrying that topic."""
+    prompts = {m.topic for m in messages if m.prompt}
+    kept = [m for m in messages if not (m.aside and m.topic in prompts and m.topic not in flows.EXPLAIN_FIRST)]
+    opening = [i for i, m in enumerate(kept) if m.audience == Audience.CUSTOMER and not m.aside]
+    if lead_topic is not None and opening:
+        kept[opening[0]] = replace(kept[opening[0]], topic=lead_topic)
+    return kept
 
 
 def in_asked_order(messages: Sequence[Planned], asked: Sequence[Topic],

@@ -4,16 +4,23 @@ Each row is sent as the first message of a fresh conversation through `Engine.ha
 throw-away SQLite database (a real turn: classification, flows, rendering, the transaction).
 The first message addressed to the customer must carry one of the row's topics; for a row with
 several topics, each of them must appear among the customer messages of that turn.
+
+An abstention ("is this about X, or Y?", topic `clarify`) is scored twice:
+* strict: it is not about what was asked (unless the row itself is `clarify`);
+* lenient: it is, when one of its two options is one of the row's topics (one click away).
+Its precision is how often the reply it replaced (the same turn with abstention off) was wrong.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.amazon.links import seeded_tokens
-from bot.app import build_services
+from bot.app import Services, build_services
 from bot.classify import Classifier
 from bot.clock import ManualClock
 from bot.config import load_settings
@@ -30,18 +37,26 @@ class ReplyMiss:
 @dataclass
 class ReplyReport:
     rows: int = 0
-    first_correct: int = 0  # the first customer message's topic is one of the row's topics
+    first_correct: int = 0  # the first customer message's topic is one of the row's topics (strict)
+    lenient_correct: int = 0  # ... or the first reply is an abstention one of whose options is
     multi_rows: int = 0
     multi_listed: int = 0
     multi_found: int = 0  # listed topics some customer message of the turn carries
     order_rows: int = 0  # rows with >1 topic of which at least two were answered
     order_kept: int = 0  # ... whose answers came in the order the customer asked
+    abstained: int = 0  # first replies that ask "is this about X, or Y?"
+    abstained_hit: int = 0  # ... where X or Y is one of the row's topics
+    abstained_wrong: int = 0  # ... where the reply without abstention would not have been about what was asked
     misses: list[ReplyMiss] = field(default_factory=list)  # first reply about something else
     multi_misses: list[ReplyMiss] = field(default_factory=list)  # an asked topic left unanswered
 
     @property
     def first_accuracy(self) -> float:
         return self.first_correct / self.rows if self.rows else 0.0
+
+    @property
+    def lenient_accuracy(self) -> float:
+        return self.lenient_correct / self.rows if self.rows else 0.0
 
     @property
     def multi_recall(self) -> float:
@@ -52,23 +67,41 @@ class ReplyReport:
         return self.order_kept / self.order_rows if self.order_rows else 0.0
 
 
-def first_replies(classifier: Classifier, rows: list[dict[str, object]]) -> ReplyReport:
-    """Run every row as a first turn and score the topics of what the bot answered."""
+@contextmanager
+def _services(tmp: Path, name: str, classifier: Classifier) -> Iterator[Services]:
+    settings = load_settings(database_url=f"sqlite:///{tmp / f'{name}.db'}", token_key_file=str(tmp / "token.key"))
+    services = build_services(settings, clock=ManualClock(), tokens=seeded_tokens(), classifier=classifier)
+    try:
+        yield services
+    finally:
+        services.db.dispose()
+
+
+def _first_turn(services: Services, n: int, text: str) -> tuple[str, ...]:
+    key = ConversationKey(Channel.WEBCHAT, "bench", f"row{n}")
+    result = services.engine.handle(key, Inbound(InboundKind.SAY, f"row{n}", text=text))
+    return tuple(m.topic.value for m in result.messages if m.audience == Audience.CUSTOMER)
+
+
+def first_replies(classifier: Classifier, rows: list[dict[str, object]],
+                  guessing: Classifier | None = None) -> ReplyReport:
+    """Run every row as a first turn and score the topics of what the bot answered.
+
+    `guessing`: the same model with abstention off; an abstained row is run through it too, to tell
+    whether the abstention replaced a wrong answer (without it, every abstention counts as one that did).
+    """
     report = ReplyReport()
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(database_url=f"sqlite:///{Path(tmp) / 'replies.db'}",
-                                 token_key_file=str(Path(tmp) / "token.key"))
-        services = build_services(settings, clock=ManualClock(), tokens=seeded_tokens(), classifier=classifier)
-        try:
-            for n, row in enumerate(rows):
-                raw = row.get("topics", [])
-                expected = tuple(str(t) for t in raw) if isinstance(raw, list) else ()
-                key = ConversationKey(Channel.WEBCHAT, "bench", f"row{n}")
-                result = services.engine.handle(key, Inbound(InboundKind.SAY, f"row{n}", text=str(row["text"])))
-                replied = tuple(m.topic.value for m in result.messages if m.audience == Audience.CUSTOMER)
-                _score(report, str(row["text"]), expected, replied)
-        finally:
-            services.db.dispose()
+    with tempfile.TemporaryDirectory() as tmp, _services(Path(tmp), "replies", classifier) as services, \
+            _services(Path(tmp), "guesses", guessing or classifier) as guesses:
+        for n, row in enumerate(rows):
+            raw = row.get("topics", [])
+            expected = tuple(str(t) for t in raw) if isinstance(raw, list) else ()
+            text = str(row["text"])
+            replied = _first_turn(services, n, text)
+            options = tuple(t.value for t in classifier.understand(text).alternatives)
+            guessed = _first_turn(guesses, n, text) if options and guessing is not None else ()
+            _score(report, text, expected, replied)
+            _score_abstention(report, expected, replied, options, guessed)
     return report
 
 
@@ -89,6 +122,19 @@ def _score(report: ReplyReport, text: str, expected: tuple[str, ...], replied: t
         if len(answered) >= 2:
             report.order_rows += 1
             report.order_kept += kept_order(answered, replied)
+
+
+def _score_abstention(report: ReplyReport, expected: tuple[str, ...], replied: tuple[str, ...],
+                      options: tuple[str, ...], guessed: tuple[str, ...]) -> None:
+    correct = bool(replied) and replied[0] in expected
+    if not (options and replied and replied[0] == "clarify"):  # the turn did not ask "X, or Y?"
+        report.lenient_correct += correct
+        return
+    hit = any(o in expected for o in options)
+    report.abstained += 1
+    report.abstained_hit += hit
+    report.abstained_wrong += not (guessed and guessed[0] in expected)
+    report.lenient_correct += hit or correct
 
 
 def kept_order(asked: list[str], said: tuple[str, ...]) -> bool:

@@ -20,7 +20,7 @@ import numpy as np
 
 from bot.bench.figures import elapsed, nearest_rank
 from bot.bench.replies import ReplyMiss, ReplyReport, first_replies, kept_order
-from bot.classify import CLARIFY_BELOW, Classifier, Understanding, default_phrasings_dir, read_phrasings
+from bot.classify import ABSTAIN_MARGIN, CLARIFY_BELOW, Classifier, Understanding, default_phrasings_dir, read_phrasings
 from bot.types import Topic
 
 SLOT_NAMES = ("account_type", "agency", "marketplaces", "yes_no", "error_codes", "new_customer")
@@ -144,8 +144,14 @@ def render(report: EvalReport, replies: ReplyReport | None = None) -> None:
            " with >1 topic found (their order in `in_asked_order` is the row's)")
     if replies is not None:
         _print("the bot's first reply (each row a first turn through the engine)")
-        _print(f"  first reply accuracy    {replies.first_accuracy:.1%}  (the first customer message's topic is"
-               " one of the row's topics)")
+        _print(f"  first reply accuracy    {replies.first_accuracy:.1%}  strict (the first customer message's topic"
+               " is one of the row's topics; an abstention counts as wrong)")
+        _print(f"                          {replies.lenient_accuracy:.1%}  lenient (an abstention counts as right when"
+               " one of its two options is one of the row's topics)")
+        _print(f"  abstentions             {_share(replies.abstained, replies.rows)}  ({replies.abstained} rows"
+               f" asked \"is this about X, or Y?\"); precision {_share(replies.abstained_wrong, replies.abstained)}"
+               " (the reply it replaced was wrong);"
+               f" options hold the topic {_share(replies.abstained_hit, replies.abstained)}")
         _print(f"  multi-question recall   {replies.multi_recall:.1%}  over {replies.multi_rows} rows with >1 topic"
                " (every asked topic among the turn's messages)")
         _print(f"  answered in order asked {_share(replies.order_kept, replies.order_rows)}  of {replies.order_rows}"
@@ -199,7 +205,8 @@ def main(path: Path) -> int:
     report = evaluate(classifier, rows)
     report.startup_s = startup
     report.model_source = classifier.model_source
-    render(report, first_replies(classifier, rows))
+    guessing = Classifier(default_phrasings_dir(), abstain_margin=0.0)  # the same model, never abstaining
+    render(report, first_replies(classifier, rows, guessing))
     return 0
 
 
@@ -249,11 +256,60 @@ def tune_threshold(outcomes: Sequence[tuple[Topic, Topic, float]], tolerance: fl
     return max((c for c in curve if c[1] >= best - tolerance), key=lambda c: c[0])
 
 
+@dataclass(frozen=True)
+class Abstainable:
+    """One held-out phrasing: whether the guess was right, and the gap between its two likeliest topics
+    when the classifier could abstain on it at all (None: one of several questions, an error code ...)."""
+
+    right: bool
+    gap: float | None
+
+
+def abstention_outcomes(phrasings_dir: Path, folds: int = 5, seed: int = 11) -> list[Abstainable]:
+    """5-fold over the phrasings, each held-out one understood whole (rules included)."""
+    data = read_phrasings(phrasings_dir)
+    order = np.random.default_rng(seed).permutation(len(data))
+    outcomes: list[Abstainable] = []
+    for fold in range(folds):
+        held = {int(i) for rank, i in enumerate(order) if rank % folds == fold}
+        # a margin of 1 abstains wherever abstaining is allowed: the gap then decides
+        model = Classifier(phrasings_dir, rows=[r for i, r in enumerate(data) if i not in held], abstain_margin=1.0)
+        for i in sorted(held):
+            text, truth = data[i]
+            got = model.understand(text)
+            gap = got.candidates[0][1] - got.candidates[1][1] if got.alternatives else None
+            outcomes.append(Abstainable(got.topics[0] is truth, gap))
+    return outcomes
+
+
+def abstention_curve(outcomes: Sequence[Abstainable], margin: float) -> tuple[float, float, float]:
+    """(abstention rate, precision: share of abstentions whose guess was wrong, accuracy of the rest)."""
+    abstained = [o for o in outcomes if o.gap is not None and o.gap < margin]
+    kept = [o for o in outcomes if not (o.gap is not None and o.gap < margin)]
+    rate = len(abstained) / len(outcomes) if outcomes else 0.0
+    precision = sum(not o.right for o in abstained) / len(abstained) if abstained else 0.0
+    rest = sum(o.right for o in kept) / len(kept) if kept else 0.0
+    return rate, precision, rest
+
+
+def tune_margin(outcomes: Sequence[Abstainable], least_precision: float = 0.5) -> float:
+    """The widest margin (in steps of 0.05) at which abstentions are wrong guesses at least half the time."""
+    fitting = [step / 100 for step in range(5, 55, 5)
+               if abstention_curve(outcomes, step / 100)[1] >= least_precision]
+    return max(fitting, default=0.0)
+
+
 def tune() -> int:
     accuracy, outcomes = cross_validate(default_phrasings_dir(), clarify_below=0.0)
     threshold, tuned = tune_threshold(outcomes)
     _print(f"5-fold accuracy without a threshold {accuracy:.1%}")
     _print(f"best clarify threshold {threshold:.2f} -> {tuned:.1%} (in use: {CLARIFY_BELOW:.2f})")
+    abstainable = abstention_outcomes(default_phrasings_dir())
+    _print("abstention margin  rate  precision  accuracy of the rest  (5-fold, phrasings)")
+    for step in range(0, 55, 5):
+        rate, precision, rest = abstention_curve(abstainable, step / 100)
+        _print(f"  {step / 100:.2f}           {rate:5.1%}  {precision:6.1%}     {rest:6.1%}")
+    _print(f"widest margin with precision >= 50%: {tune_margin(abstainable):.2f} (in use: {ABSTAIN_MARGIN:.2f})")
     return 0
 
 

@@ -34,6 +34,12 @@ from bot.understanding.text import clean, normalize, split_clauses
 # accuracy when every prediction under the threshold counts as `clarify`.
 CLARIFY_BELOW: Final = 0.34
 
+# A one-question message whose two likeliest topics are closer than this is not guessed: the bot asks
+# which of the two is meant (`alternatives`). Set where the out-of-fold guesses so close are wrong at
+# least as often as right (`python -m bot.bench.understanding --tune`); an abstention costs a click,
+# a wrong answer costs reading it and asking again.
+ABSTAIN_MARGIN: Final = 0.30
+
 # A clause of a multi-question message adds its topic only when this sure of it ...
 _CLAUSE_MIN: Final = 0.50
 # ... and goes before the message's main topic (as a blocker or error) only when this sure.
@@ -49,6 +55,11 @@ class Understanding:
     confidence: float  # 0..1 score of topics[0]
     slots: Slots
     asked: tuple[Topic, ...] = ()  # the same topics in the order the customer asked them; () = as `topics`
+    # the model's two likeliest real topics (not clarify or off_topic) for the message, with probabilities
+    candidates: tuple[tuple[Topic, float], ...] = ()
+    # set when the classifier abstains: the two topics it cannot tell apart, likelier first; the bot asks
+    # which one is meant instead of guessing (`topics[0]` is still its guess, for callers that must act)
+    alternatives: tuple[Topic, ...] = ()
 
     @property
     def in_asked_order(self) -> tuple[Topic, ...]:
@@ -95,6 +106,7 @@ class Classifier:
         phrasings_dir: Path,
         *,
         clarify_below: float = CLARIFY_BELOW,
+        abstain_margin: float = ABSTAIN_MARGIN,
         rows: Iterable[tuple[str, Topic]] | None = None,
     ) -> None:
         """Load the model of the phrasings (trained once, then cached: see `cache.py`).
@@ -103,6 +115,7 @@ class Classifier:
         scikit-learn into this process: fine for tests and benchmarks, not for serving.
         """
         self.clarify_below = clarify_below
+        self.abstain_margin = abstain_margin
         model: Model
         if rows is not None:
             from bot.understanding.train import train
@@ -243,17 +256,45 @@ class Classifier:
             found.pop(Topic.OFF_TOPIC, None)
         elif real:
             found = {top: found[top]}  # a confident "anything else" beats a weak clause
+        candidates = self._candidates(probs)
         if not found and (has_answers or slots.advertised is not None or slots.admin is not None):
             # unsure of the words, sure of the facts ("vendeur tiers sur Amazon.fr, je suis admin"): a
             # customer who states who they are and where they sell wants to connect
-            return Understanding((Topic.CONNECT_START,), top_p, slots)
+            return Understanding((Topic.CONNECT_START,), top_p, slots, candidates=candidates)
         if not found:
             if slots.yes_no is not None and len(whole.split()) <= 4:
                 return Understanding((top,), top_p, slots)  # a bare answer: the caller reads yes_no
-            return Understanding((Topic.CLARIFY,), top_p, slots)
+            return Understanding((Topic.CLARIFY,), top_p, slots, candidates=candidates)
         ordered = sorted(found, key=lambda t: found[t][0])
         asked = sorted(ordered, key=lambda t: where.get(t, stated_at.get(t, self._asked_at(t, content, slots))))
-        return Understanding(tuple(ordered), found[ordered[0]][1], slots, tuple(asked))
+        alternatives = self._alternatives(ordered, candidates, slots)
+        return Understanding(tuple(ordered), found[ordered[0]][1], slots, tuple(asked), candidates, alternatives)
+
+    def _alternatives(self, ordered: list[Topic], candidates: tuple[tuple[Topic, float], ...],
+                      slots: Slots) -> tuple[Topic, ...]:
+        """The two topics to ask about when one question's two likeliest answers are too close to call.
+
+        Never for several questions (each is answered), an error code or a request for a person (acted on
+        as they are), or a guess the rules made rather than the model.
+        """
+        real = [t for t in ordered if t not in _VAGUE]
+        if len(real) != 1 or len(candidates) < 2 or slots.error_codes or real[0] is Topic.HANDOFF_REQUEST:
+            return ()
+        (first, p1), (second, p2) = candidates[:2]
+        if first is not real[0] or p1 - p2 >= self.abstain_margin:
+            return ()
+        return (first, second)
+
+    def _candidates(self, probs: NDArray[np.float64]) -> tuple[tuple[Topic, float], ...]:
+        """The two likeliest topics that are something to answer (not clarify, not off_topic)."""
+        best: list[tuple[Topic, float]] = []
+        for column in np.argsort(-probs):
+            topic = self._topics[int(column)]
+            if topic not in _VAGUE:
+                best.append((topic, float(probs[column])))
+                if len(best) == 2:
+                    break
+        return tuple(best)
 
     def _asked_at(self, topic: Topic, clauses: list[_Clause], slots: Slots) -> int:
         """The clause a topic no single clause was sure of is asked in: the one naming its error code or a
