@@ -32,7 +32,8 @@ def _customer(outcome: Outcome) -> list[Topic]:
     ("Getting View and Edit access", Topic.PREREQ_PERMISSIONS),
     ("safety and the access we get", Topic.CONNECT_SECURITY),
     ("prereq.permissions", Topic.PREREQ_PERMISSIONS),
-    ("the first one", Topic.CONNECT_SECURITY), ("2", Topic.PREREQ_PERMISSIONS), ("the other one", Topic.PREREQ_PERMISSIONS),
+    ("the first one", Topic.CONNECT_SECURITY), ("2", Topic.PREREQ_PERMISSIONS),
+    ("the other one", Topic.PREREQ_PERMISSIONS),
     ("getting view and edit acess", Topic.PREREQ_PERMISSIONS),  # a typo in the label
     ("how long does the sync take", None), ("yes", None),
 ])
