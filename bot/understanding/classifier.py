@@ -214,6 +214,7 @@ class Classifier:
             offer(top, top_p, (2, 0, min(asked_at, default=0)), min(asked_at, default=None))
         handoff_p = float(probs[self._index[Topic.HANDOFF_REQUEST]])
         has_answers = bool(slots.account_type or slots.marketplaces)
+        form = sum(1 for c in content if _is_field(c)) >= 2
         if len(content) > 1:
             for clause in content:
                 c_best = int(clause.probs.argmax())
@@ -226,6 +227,8 @@ class Classifier:
                     continue
                 if len(clause.text.split()) == 1 and not clause.question:
                     continue  # "separately, how would I ...": a lone word raises no topic unless asked ("SP-API?")
+                if form and _is_field(clause):
+                    continue  # "Company: Acme Ltd", "Campaigns: live": a pasted form's fields are facts, not questions
                 if self._is_context(clause):
                     offer(c_top, c_p, (3, _ANSWER_TIER, clause.position), clause.position, statement=True)
                     continue
@@ -336,6 +339,15 @@ class Classifier:
             # "hi team", "Hi there, I'm Sarah from Acme", "thanks a lot"
             return words <= 4 or (words <= 12 and best in (Topic.CLARIFY, Topic.OFF_TOPIC))
         return words <= 6 and best is Topic.CLARIFY  # "it doesn't work", "what should we do"
+
+
+# "Company: Acme Ltd", "Account type: Vendor Central": one line of a pasted form or email signature
+_FIELD_RE: Final = re.compile(r"\W*[A-Za-z][\w '/&().-]{0,30}:\s*\S")
+
+def _is_field(clause: _Clause) -> bool:
+    """One "Key: value" line that states a fact ("Marketplaces: UK, DE"), not "Quick one: what does it cost"."""
+    match = _FIELD_RE.match(clause.text)
+    return match is not None and not clause.question and not _QUESTION_START_RE.match(clause.text[match.end() - 1:])
 
 
 _CJK_RUN: Final = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]{2,}")
