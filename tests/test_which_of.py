@@ -83,5 +83,6 @@ def test_the_margin_is_set_where_abstentions_replace_wrong_guesses() -> None:
     outcomes = [Abstainable(False, 0.05), Abstainable(False, 0.12), Abstainable(True, 0.18),
                 Abstainable(True, 0.33), Abstainable(True, 0.41), Abstainable(True, None)]
     assert abstention_curve(outcomes, 0.15) == (2 / 6, 1.0, 1.0)
-    # up to 0.40 at least half the abstentions replace a wrong guess (2 of 4); at 0.45, 2 of 5
-    assert tune_margin(outcomes) == 0.40
+    # at 0.10 and 0.15 every abstention replaces a wrong guess, wider ones also replace right ones
+    assert tune_margin(outcomes) == 0.15
+    assert tune_margin(outcomes, least_rate=0.9) == 0.0  # no margin abstains on 90%: abstention off

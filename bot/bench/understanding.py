@@ -1,7 +1,8 @@
 """Measure the classifier, and the conversation, on a labelled JSONL file.
 
     python -m bot.bench.understanding rows.jsonl       # classifier and first-reply accuracy, misses, latency
-    python -m bot.bench.understanding --tune           # cross-validate the phrasings, pick CLARIFY_BELOW
+    python -m bot.bench.understanding --tune [TUNING.jsonl]   # cross-validate the phrasings, pick CLARIFY_BELOW
+                                                              # and ABSTAIN_MARGIN (with the tuning half's rows)
 
 Each row: {"text": str, "topics": [ids, first is primary], "slots": {...optional}}.
 """
@@ -292,31 +293,51 @@ def abstention_curve(outcomes: Sequence[Abstainable], margin: float) -> tuple[fl
     return rate, precision, rest
 
 
-def tune_margin(outcomes: Sequence[Abstainable], least_precision: float = 0.5) -> float:
-    """The widest margin (in steps of 0.05) at which abstentions are wrong guesses at least half the time."""
-    fitting = [step / 100 for step in range(5, 55, 5)
-               if abstention_curve(outcomes, step / 100)[1] >= least_precision]
-    return max(fitting, default=0.0)
+def row_outcomes(rows: list[dict[str, object]]) -> list[Abstainable]:
+    """The same for labelled customer messages (the tuning half), with the model of all the phrasings."""
+    model = Classifier(default_phrasings_dir(), abstain_margin=1.0)
+    outcomes: list[Abstainable] = []
+    for row in rows:
+        raw = row.get("topics", [])
+        expected = {str(t) for t in raw} if isinstance(raw, list) else set()
+        got = model.understand(str(row["text"]))
+        gap = got.candidates[0][1] - got.candidates[1][1] if got.alternatives else None
+        outcomes.append(Abstainable(got.topics[0].value in expected, gap))
+    return outcomes
 
 
-def tune() -> int:
+def tune_margin(outcomes: Sequence[Abstainable], least_rate: float = 0.01) -> float:
+    """The margin (in steps of 0.05) whose abstentions are most often wrong guesses, among those that
+    abstain on at least `least_rate` of the messages; of equals, the widest."""
+    margins = [step / 100 for step in range(5, 55, 5)]
+    fitting = [(abstention_curve(outcomes, m)[1], m) for m in margins if abstention_curve(outcomes, m)[0] >= least_rate]
+    return max(fitting)[1] if fitting else 0.0
+
+
+def tune(tuning_rows: Path | None = None) -> int:
     accuracy, outcomes = cross_validate(default_phrasings_dir(), clarify_below=0.0)
     threshold, tuned = tune_threshold(outcomes)
     _print(f"5-fold accuracy without a threshold {accuracy:.1%}")
     _print(f"best clarify threshold {threshold:.2f} -> {tuned:.1%} (in use: {CLARIFY_BELOW:.2f})")
-    abstainable = abstention_outcomes(default_phrasings_dir())
-    _print("abstention margin  rate  precision  accuracy of the rest  (5-fold, phrasings)")
-    for step in range(0, 55, 5):
-        rate, precision, rest = abstention_curve(abstainable, step / 100)
-        _print(f"  {step / 100:.2f}           {rate:5.1%}  {precision:6.1%}     {rest:6.1%}")
-    _print(f"widest margin with precision >= 50%: {tune_margin(abstainable):.2f} (in use: {ABSTAIN_MARGIN:.2f})")
+    sources = {"5-fold phrasings": abstention_outcomes(default_phrasings_dir())}
+    if tuning_rows is not None:
+        sources[tuning_rows.name] = row_outcomes(_load(tuning_rows))
+    sources["both"] = [o for name in list(sources) for o in sources[name]]
+    for name, abstainable in sources.items():
+        _print(f"abstention on {name} ({len(abstainable)} messages): margin, rate, precision (the guess was wrong),"
+               " accuracy of the rest")
+        for step in range(0, 55, 5):
+            rate, precision, rest = abstention_curve(abstainable, step / 100)
+            _print(f"  {step / 100:.2f}  {rate:5.1%}  {precision:6.1%}  {rest:6.1%}")
+    _print(f"most precise margin abstaining on >= 1% (both): {tune_margin(sources['both']):.2f}"
+           f" (in use: {ABSTAIN_MARGIN:.2f})")
     return 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 2 and sys.argv[1] == "--tune":
-        raise SystemExit(tune())
+    if len(sys.argv) in (2, 3) and sys.argv[1] == "--tune":
+        raise SystemExit(tune(Path(sys.argv[2]) if len(sys.argv) == 3 else None))
     if len(sys.argv) != 2:
-        sys.stderr.write("usage: python -m bot.bench.understanding ROWS.jsonl | --tune\n")
+        sys.stderr.write("usage: python -m bot.bench.understanding ROWS.jsonl | --tune [TUNING.jsonl]\n")
         raise SystemExit(2)
     raise SystemExit(main(Path(sys.argv[1])))
