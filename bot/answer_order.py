@@ -1,5 +1,7 @@
 """A turn's messages in the order the customer asked: each question answered once, where it was asked.
 
+`said_once` drops an answer the step says in its own words; `in_asked_order` orders the rest.
+
 The flow decides what the turn does from the most actionable topic (a blocker, an error, a request to
 connect); the customer reads the answers in the order they asked. Two things stay at the end, because
 voice.md says each answer ends with the next step and a handoff says what happens next:

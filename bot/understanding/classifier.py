@@ -5,8 +5,10 @@
 * **Slots** come from rules plus rapidfuzz (`slots.py`, `markets.py`); they need no training.
 
 A message with several questions is cut into clauses; each clause is classified and every
-confident topic is returned, the most actionable first. Anything too vague, empty or garbled
-becomes `Topic.CLARIFY` with a low confidence.
+confident topic is returned, the most actionable first (`topics`, what the turn acts on) and in the
+order the customer asked them (`asked`, the order of the answers). Anything too vague, empty or
+garbled becomes `Topic.CLARIFY` with a low confidence; one question whose two likeliest topics are
+too close to call carries both as `alternatives` (the bot asks which is meant).
 """
 
 from __future__ import annotations
