@@ -28,7 +28,8 @@ _ASKS_REGION: Final = re.compile(
     r"|\bone (?:login|link|sign-?in|connection) (?:or|for)\b|地区|区域|リージョン")
 # "vendor or seller?", "what is 1P", "not sure if we're 1P or 3P", "difference between VC and SC"
 _ASKS_TYPE: Final = re.compile(
-    r"\b(?:or|vs\.?|versus|difference|differ|which (?:one|type|account)|what(?:'s| is| does| are)"
+    r"\b(?:or|ou|oder|vs\.?|versus|difference|differ|which (?:one|type|account)|what(?:'s| is| does| are)"
+    r"|what (?:\w+ )?(?:account )?type|which (?:\w+ )?type|kind of account|type of account"
     r"|means?|meaning|not sure|unsure|don'?t know|dunno|confused|no idea|wrong (?:type|one)|by mistake)\b")
 
 
@@ -106,7 +107,7 @@ class Asides:
             if general:
                 seen.add(general.id)
         stated = stated_topics(ctx.inbound.text, heard)
-        for topic in heard.topics:
+        for topic in heard.in_asked_order:
             if len(says) >= MAX_ASIDES:
                 break
             if topic in stated or any(s.topic == topic for s in says):

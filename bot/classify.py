@@ -6,7 +6,7 @@ Importing this module is cheap and never loads scikit-learn or SciPy; neither do
 
 from __future__ import annotations
 
-from bot.understanding.classifier import CLARIFY_BELOW, Classifier, Understanding
+from bot.understanding.classifier import ABSTAIN_MARGIN, CLARIFY_BELOW, Classifier, Understanding
 from bot.understanding.markets import extract_marketplaces
 from bot.understanding.phrasings import default_phrasings_dir, read_phrasings
 from bot.understanding.slots import (
@@ -21,6 +21,7 @@ from bot.understanding.slots import (
 from bot.understanding.text import MAX_CHARS, normalize, split_clauses
 
 __all__ = [
+    "ABSTAIN_MARGIN",
     "CLARIFY_BELOW",
     "MAX_CHARS",
     "Classifier",

@@ -17,8 +17,10 @@ from typing import Any
 from rapidfuzz import fuzz
 
 import flows
+from bot import which_of
+from bot.answer_order import in_asked_order, said_once
 from bot.asides import Asides, asks_about_region, only_asked, shortened, stated_topics
-from bot.classify import Understanding
+from bot.classify import Understanding, extract_slots
 from bot.knowledge import Knowledge
 from bot.render import Templates
 from bot.types import Audience, Choice, Inbound, InboundKind, Topic
@@ -30,6 +32,7 @@ from flows.social import social_kind
 from flows.states import Handoff
 
 MAX_HOPS = 20  # routing nodes chained in one turn; more means a loop in a flow
+_CUSTOMER_TURNS = frozenset({InboundKind.SAY, InboundKind.CLICK})
 MAX_MISSES = 3  # answers in a row the bot cannot read before a person is brought in
 _WANTS_TO_CONNECT = frozenset({Topic.CONNECT_START, Topic.CONNECT_ADD_ACCOUNT, Topic.CONNECT_REQUIREMENTS,
                                Topic.CONNECT_AGENCY})
@@ -94,24 +97,43 @@ class Runner:
         ctx = Ctx(journey=journey, inbound=inbound, now=now, state=state, heard=heard, timing=self.timing)
         outcome = Outcome(state=state, journey=ctx.journey)
         node = self.nodes[state]
-        step, checked = self._decide(node, ctx)
+        offered, asked_text = which_of.taken(journey) if inbound.kind in _CUSTOMER_TURNS else ((), "")
+        picked = self._picked(offered, ctx)
+        if picked is not None:  # "is this about X, or Y?" answered: the message it asked about, about that topic
+            ctx.inbound = Inbound(InboundKind.SAY, inbound.key, text=asked_text)
+            ctx.heard = Understanding((picked,), 1.0, extract_slots(asked_text))
+            step, checked = self._by_topic(node, ctx, ctx.heard), False
+        else:
+            step, checked = self._decide(node, ctx)
         self._apply(step, ctx, outcome, node, checked)
         outcome.lead_topic = ctx.lead_topic
-        self._answer_first(outcome)
+        outcome.messages = said_once(outcome.messages, ctx.lead_topic)
+        if ctx.heard is not None:
+            outcome.messages = in_asked_order(outcome.messages, ctx.heard.in_asked_order,
+                                              lambda choices: self._back_line(ctx, choices))
         return outcome
 
-    def _answer_first(self, outcome: Outcome) -> None:
-        """An answer the step the turn went on to says in its own words is not said twice; a journey
-        started because the customer asked to connect opens with a message carrying that topic."""
-        prompts = {m.topic for m in outcome.messages if m.prompt}
-        outcome.messages = [m for m in outcome.messages
-                            if not (m.aside and m.topic in prompts and m.topic not in flows.EXPLAIN_FIRST)]
-        opening = [i for i, m in enumerate(outcome.messages) if m.audience == Audience.CUSTOMER and not m.aside]
-        if outcome.lead_topic is not None and opening:
-            first = outcome.messages[opening[0]]
-            outcome.messages[opening[0]] = Planned(first.audience, outcome.lead_topic, first.text, first.choices,
-                                                    first.link, first.case_message, first.author, first.aside,
-                                                    first.prompt)
+    def _back_line(self, ctx: Ctx, choices: tuple[Choice, ...]) -> Planned | None:
+        """The step the turn ended at, asked again in one line (after the answers that followed it)."""
+        back = f"back/{ctx.state}"
+        if not self.templates.exists(back):
+            return None
+        ctx.journey.reasked = ctx.state
+        return Planned(Audience.CUSTOMER, self.nodes[ctx.state].topic, self._render(back, ctx, {}), choices)
+
+    def _picked(self, offered: tuple[Topic, ...], ctx: Ctx) -> Topic | None:
+        return which_of.picked(offered, [self.label(t) for t in offered], ctx.inbound.text)
+
+    def label(self, topic: Topic) -> str:
+        """What a topic is about, in the customer's words (an option of "is this about X, or Y?")."""
+        return self.templates.render("common/topic_label", {"topic": topic.value})
+
+    def accepts_click(self, state: str, journey: Journey, pressed: str) -> bool:
+        """Whether a click answers the latest question: one of the state's options, or of an open "X or Y?"."""
+        if self.find_option(state, pressed) is not None:
+            return True
+        offered = tuple(Topic(t) for t in journey.which_of if t in {topic.value for topic in Topic})
+        return which_of.picked(offered, [self.label(t) for t in offered], pressed) is not None
 
     def options_of(self, state: str) -> tuple[Option, ...]:
         node = self.nodes.get(state)
@@ -182,7 +204,8 @@ class Runner:
     def _to_person(self, ctx: Ctx, heard: Understanding) -> Step:
         """'Is it connected? and who is my data strategist': the other questions first, then the handoff,
         which names the Amazon error when the customer reported one."""
-        rest = Understanding(heard.topics[1:], heard.confidence, heard.slots) if len(heard.topics) > 1 else None
+        others = tuple(t for t in heard.in_asked_order if t != Topic.HANDOFF_REQUEST)
+        rest = Understanding(others, heard.confidence, heard.slots) if others else None
         answers = self.asides.answers(ctx, rest) if rest is not None else []
         reason = "amazon_error" if flows.person_needed_for(heard.slots.error_codes) else "customer_request"
         step = handoff(ctx, reason, asked=True)
@@ -254,6 +277,9 @@ class Runner:
         if topic == Topic.CLARIFY or (topic == Topic.OFF_TOPIC and node.resumable):
             return self._not_understood(node, ctx)
         ctx.journey.misses = 0
+        if heard.alternatives and which_of.worth_asking(ctx.journey, ctx.inbound.text, heard):
+            # two topics too close to call: ask which, rather than answer the wrong one
+            return which_of.ask(ctx, heard, self.label)
         answers = self.asides.answers(ctx, heard)
         if flows.person_needed_for(heard.slots.error_codes):  # e.g. MD codes: our app's setup, never the customer's
             step = handoff(ctx, "amazon_error", asked=Topic.HANDOFF_REQUEST in heard.topics)
@@ -359,7 +385,7 @@ class Runner:
     def _emit(self, says: tuple[Say, ...] | list[Say], node: Node, ctx: Ctx, outcome: Outcome) -> None:
         for say in says:
             text = self._render(say.template, ctx, say.vars)
-            outcome.messages.append(Planned(say.audience, say.topic or node.topic, text,
+            outcome.messages.append(Planned(say.audience, say.topic or node.topic, text, say.choices,
                                             case_message=say.template.startswith("handoff/"), author=say.author,
                                             aside=say.aside))
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from bot.types import Audience, Inbound, InboundKind, Topic
+from bot.types import Audience, Choice, Inbound, InboundKind, Topic
 from flows.journey import Journey
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ class Say:
     vars: Mapping[str, Any] = field(default_factory=dict)
     author: str = ""  # a person's name when the message is theirs (a strategist's relayed reply); "" = the bot
     aside: bool = False  # an answer to what the customer asked, said before the conversation goes on
+    choices: tuple[Choice, ...] = ()  # buttons of a question that is not a step's own ("do you mean X or Y?")
 
 
 # Effects: what a step asks the engine to do besides talking.

@@ -47,6 +47,8 @@ class Journey(BaseModel):
     refresh_done: bool = False  # the owner already removed and re-added the users
     reminder_set: bool = False
     misses: int = 0  # answers in a row the bot could not read at the current step
+    which_of: list[str] = Field(default_factory=list)  # topics the bot just asked the customer to pick between
+    which_of_text: str = ""  # ... and the message that was too close to call, answered once they pick
     reasked: str | None = None  # the step just asked again in one line: not again without new information
     resume_state: str | None = None  # where the bot picks up when a strategist hands back
     case_id: int | None = None

@@ -33,7 +33,8 @@ BUG_REASONS: dict[str, str] = {}
 KNOWN_BUGS: frozenset[str] = frozenset(BUG_REASONS)
 
 EXPECT_KEYS = frozenset({"topic", "topics", "audience", "case", "link_region", "link_count", "text",
-                         "choices_include", "no_messages", "error", "conversation", "not_topic"})
+                         "choices_include", "no_messages", "error", "conversation", "not_topic",
+                         "topics_in_order"})
 
 
 @dataclass
@@ -94,6 +95,16 @@ def _topics(msgs: Messages, want: Any) -> str | None:
     return f"topics {missing} missing" if missing else None
 
 
+def _topics_in_order(msgs: Messages, want: Any) -> str | None:
+    """Each of these topics is answered, and the first customer message of each comes in this order."""
+    said = [m.get("topic") for m in msgs if m.get("audience") == "customer"]
+    missing = [t for t in want if t not in said]
+    if missing:
+        return f"topics {missing} missing"
+    first = [said.index(t) for t in want]
+    return None if first == sorted(first) else f"answered in the order {said}, not {list(want)}"
+
+
 def _audience(msgs: Messages, want: Any) -> str | None:
     return None if any(m.get("audience") == want for m in msgs) else f"no message goes to {want!r}"
 
@@ -141,7 +152,8 @@ def _conversation(msgs: Messages, want: Any) -> str | None:
 
 
 MESSAGE_CHECKS: dict[str, Callable[[Messages, Any], str | None]] = {
-    "topic": _topic, "not_topic": _not_topic, "topics": _topics, "audience": _audience, "case": _case,
+    "topic": _topic, "not_topic": _not_topic, "topics": _topics, "topics_in_order": _topics_in_order,
+    "audience": _audience, "case": _case,
     "link_region": _link_region, "link_count": _link_count, "text": _text, "choices_include": _choices_include,
     "conversation": _conversation,
 }

@@ -1,7 +1,8 @@
 """Measure the classifier, and the conversation, on a labelled JSONL file.
 
     python -m bot.bench.understanding rows.jsonl       # classifier and first-reply accuracy, misses, latency
-    python -m bot.bench.understanding --tune           # cross-validate the phrasings, pick CLARIFY_BELOW
+    python -m bot.bench.understanding --tune [TUNING.jsonl]   # cross-validate the phrasings, pick CLARIFY_BELOW
+                                                              # and ABSTAIN_MARGIN (with the tuning half's rows)
 
 Each row: {"text": str, "topics": [ids, first is primary], "slots": {...optional}}.
 """
@@ -20,8 +21,8 @@ import numpy as np
 
 from bot.bench import second_opinion
 from bot.bench.figures import elapsed, nearest_rank
-from bot.bench.replies import ReplyMiss, ReplyReport, first_replies
-from bot.classify import CLARIFY_BELOW, Classifier, Understanding, default_phrasings_dir, read_phrasings
+from bot.bench.replies import ReplyMiss, ReplyReport, first_replies, kept_order
+from bot.classify import ABSTAIN_MARGIN, CLARIFY_BELOW, Classifier, Understanding, default_phrasings_dir, read_phrasings
 from bot.types import Topic
 
 SLOT_NAMES = ("account_type", "agency", "marketplaces", "yes_no", "error_codes", "new_customer")
@@ -43,6 +44,8 @@ class EvalReport:
     multi_rows: int = 0
     multi_listed: int = 0
     multi_found: int = 0
+    order_rows: int = 0  # rows with >1 topic of which the classifier found at least two
+    order_kept: int = 0  # ... listed by `in_asked_order` in the order the customer asked
     slot_total: dict[str, int] = field(default_factory=dict)
     slot_correct: dict[str, int] = field(default_factory=dict)
     per_topic_total: dict[str, int] = field(default_factory=dict)
@@ -104,6 +107,10 @@ def evaluate(classifier: Classifier, rows: list[dict[str, object]]) -> EvalRepor
             report.multi_rows += 1
             report.multi_listed += len(expected)
             report.multi_found += sum(1 for t in expected if t in predicted)
+            found = [t for t in expected if t in predicted]
+            if len(found) >= 2:
+                report.order_rows += 1
+                report.order_kept += kept_order(found, tuple(t.value for t in got.in_asked_order))
         slots = row.get("slots")
         if isinstance(slots, dict):
             for name in SLOT_NAMES:
@@ -135,12 +142,22 @@ def render(report: EvalReport, replies: ReplyReport | None = None) -> None:
     _print(f"  first-message accuracy  {report.first_accuracy:.1%}  (topics[0] is one of the row's topics)")
     _print(f"  primary accuracy        {report.primary_accuracy:.1%}  (topics[0] == the row's first topic)")
     _print(f"  multi-question recall   {report.multi_recall:.1%}  over {report.multi_rows} rows with >1 topic")
+    _print(f"  order asked             {_share(report.order_kept, report.order_rows)}  of {report.order_rows} rows"
+           " with >1 topic found (their order in `in_asked_order` is the row's)")
     if replies is not None:
         _print("the bot's first reply (each row a first turn through the engine)")
-        _print(f"  first reply accuracy    {replies.first_accuracy:.1%}  (the first customer message's topic is"
-               " one of the row's topics)")
+        _print(f"  first reply accuracy    {replies.first_accuracy:.1%}  strict (the first customer message's topic"
+               " is one of the row's topics; an abstention counts as wrong)")
+        _print(f"                          {replies.lenient_accuracy:.1%}  lenient (an abstention counts as right when"
+               " one of its two options is one of the row's topics)")
+        _print(f"  abstentions             {_share(replies.abstained, replies.rows)}  ({replies.abstained} rows"
+               f" asked \"is this about X, or Y?\"); precision {_share(replies.abstained_wrong, replies.abstained)}"
+               " (the reply it replaced was wrong);"
+               f" options hold the topic {_share(replies.abstained_hit, replies.abstained)}")
         _print(f"  multi-question recall   {replies.multi_recall:.1%}  over {replies.multi_rows} rows with >1 topic"
                " (every asked topic among the turn's messages)")
+        _print(f"  answered in order asked {_share(replies.order_kept, replies.order_rows)}  of {replies.order_rows}"
+               " rows with >1 topic answered (first answers to each come in the row's order)")
     _print()
     _print("slot accuracy")
     for name in SLOT_NAMES:
@@ -167,6 +184,10 @@ def render(report: EvalReport, replies: ReplyReport | None = None) -> None:
     _print(f"classifier ready in       {report.startup_s:.2f} s  (model {report.model_source})")
 
 
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "  n/a"
+
+
 def _reply_misses(title: str, misses: list[ReplyMiss], shown: int = 15) -> None:
     _print()
     _print(f"{title} ({min(shown, len(misses))} of {len(misses)})")
@@ -186,7 +207,8 @@ def main(path: Path) -> int:
     report = evaluate(classifier, rows)
     report.startup_s = startup
     report.model_source = classifier.model_source
-    replies = first_replies(classifier, rows)
+    guessing = Classifier(default_phrasings_dir(), abstain_margin=0.0)  # the same model, never abstaining
+    replies = first_replies(classifier, rows, guessing)
     render(report, replies)
     second_opinion.report(classifier, rows, report.first_accuracy, replies)  # with LLM_* set; else one line
     return 0
@@ -238,18 +260,87 @@ def tune_threshold(outcomes: Sequence[tuple[Topic, Topic, float]], tolerance: fl
     return max((c for c in curve if c[1] >= best - tolerance), key=lambda c: c[0])
 
 
-def tune() -> int:
+@dataclass(frozen=True)
+class Abstainable:
+    """One held-out phrasing: whether the guess was right, and the gap between its two likeliest topics
+    when the classifier could abstain on it at all (None: one of several questions, an error code ...)."""
+
+    right: bool
+    gap: float | None
+
+
+def abstention_outcomes(phrasings_dir: Path, folds: int = 5, seed: int = 11) -> list[Abstainable]:
+    """5-fold over the phrasings, each held-out one understood whole (rules included)."""
+    data = read_phrasings(phrasings_dir)
+    order = np.random.default_rng(seed).permutation(len(data))
+    outcomes: list[Abstainable] = []
+    for fold in range(folds):
+        held = {int(i) for rank, i in enumerate(order) if rank % folds == fold}
+        # a margin of 1 abstains wherever abstaining is allowed: the gap then decides
+        model = Classifier(phrasings_dir, rows=[r for i, r in enumerate(data) if i not in held], abstain_margin=1.0)
+        for i in sorted(held):
+            text, truth = data[i]
+            got = model.understand(text)
+            gap = got.candidates[0][1] - got.candidates[1][1] if got.alternatives else None
+            outcomes.append(Abstainable(got.topics[0] is truth, gap))
+    return outcomes
+
+
+def abstention_curve(outcomes: Sequence[Abstainable], margin: float) -> tuple[float, float, float]:
+    """(abstention rate, precision: share of abstentions whose guess was wrong, accuracy of the rest)."""
+    abstained = [o for o in outcomes if o.gap is not None and o.gap < margin]
+    kept = [o for o in outcomes if not (o.gap is not None and o.gap < margin)]
+    rate = len(abstained) / len(outcomes) if outcomes else 0.0
+    precision = sum(not o.right for o in abstained) / len(abstained) if abstained else 0.0
+    rest = sum(o.right for o in kept) / len(kept) if kept else 0.0
+    return rate, precision, rest
+
+
+def row_outcomes(rows: list[dict[str, object]]) -> list[Abstainable]:
+    """The same for labelled customer messages (the tuning half), with the model of all the phrasings."""
+    model = Classifier(default_phrasings_dir(), abstain_margin=1.0)
+    outcomes: list[Abstainable] = []
+    for row in rows:
+        raw = row.get("topics", [])
+        expected = {str(t) for t in raw} if isinstance(raw, list) else set()
+        got = model.understand(str(row["text"]))
+        gap = got.candidates[0][1] - got.candidates[1][1] if got.alternatives else None
+        outcomes.append(Abstainable(got.topics[0].value in expected, gap))
+    return outcomes
+
+
+def tune_margin(outcomes: Sequence[Abstainable], least_rate: float = 0.01) -> float:
+    """The margin (in steps of 0.05) whose abstentions are most often wrong guesses, among those that
+    abstain on at least `least_rate` of the messages; of equals, the widest."""
+    margins = [step / 100 for step in range(5, 55, 5)]
+    fitting = [(abstention_curve(outcomes, m)[1], m) for m in margins if abstention_curve(outcomes, m)[0] >= least_rate]
+    return max(fitting)[1] if fitting else 0.0
+
+
+def tune(tuning_rows: Path | None = None) -> int:
     accuracy, outcomes = cross_validate(default_phrasings_dir(), clarify_below=0.0)
     threshold, tuned = tune_threshold(outcomes)
     _print(f"5-fold accuracy without a threshold {accuracy:.1%}")
     _print(f"best clarify threshold {threshold:.2f} -> {tuned:.1%} (in use: {CLARIFY_BELOW:.2f})")
+    sources = {"5-fold phrasings": abstention_outcomes(default_phrasings_dir())}
+    if tuning_rows is not None:
+        sources[tuning_rows.name] = row_outcomes(_load(tuning_rows))
+    sources["both"] = [o for name in list(sources) for o in sources[name]]
+    for name, abstainable in sources.items():
+        _print(f"abstention on {name} ({len(abstainable)} messages): margin, rate, precision (the guess was wrong),"
+               " accuracy of the rest")
+        for step in range(0, 55, 5):
+            rate, precision, rest = abstention_curve(abstainable, step / 100)
+            _print(f"  {step / 100:.2f}  {rate:5.1%}  {precision:6.1%}  {rest:6.1%}")
+    _print(f"most precise margin abstaining on >= 1% (both): {tune_margin(sources['both']):.2f}"
+           f" (in use: {ABSTAIN_MARGIN:.2f})")
     return 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 2 and sys.argv[1] == "--tune":
-        raise SystemExit(tune())
+    if len(sys.argv) in (2, 3) and sys.argv[1] == "--tune":
+        raise SystemExit(tune(Path(sys.argv[2]) if len(sys.argv) == 3 else None))
     if len(sys.argv) != 2:
-        sys.stderr.write("usage: python -m bot.bench.understanding ROWS.jsonl | --tune\n")
+        sys.stderr.write("usage: python -m bot.bench.understanding ROWS.jsonl | --tune [TUNING.jsonl]\n")
         raise SystemExit(2)
     raise SystemExit(main(Path(sys.argv[1])))

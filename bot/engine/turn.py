@@ -141,7 +141,8 @@ class Turns:
         return result, outcome
 
     def _check(self, conversation: ConversationRow, journey: Journey, inbound: Inbound) -> None:
-        if inbound.kind == InboundKind.CLICK and self.runner.find_option(conversation.state, inbound.text) is None:
+        clicked = inbound.kind == InboundKind.CLICK
+        if clicked and not self.runner.accepts_click(conversation.state, journey, inbound.text):
             offered = ", ".join(o.label for o in self.runner.options_of(conversation.state)) or "none"
             raise BadInput(f"{inbound.text!r} is not a choice of the latest message (offered: {offered})")
         if inbound.kind == InboundKind.STRATEGIST and journey.case_id is None:

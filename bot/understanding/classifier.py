@@ -5,8 +5,10 @@
 * **Slots** come from rules plus rapidfuzz (`slots.py`, `markets.py`); they need no training.
 
 A message with several questions is cut into clauses; each clause is classified and every
-confident topic is returned, the most actionable first. Anything too vague, empty or garbled
-becomes `Topic.CLARIFY` with a low confidence.
+confident topic is returned, the most actionable first (`topics`, what the turn acts on) and in the
+order the customer asked them (`asked`, the order of the answers). Anything too vague, empty or
+garbled becomes `Topic.CLARIFY` with a low confidence; one question whose two likeliest topics are
+too close to call carries both as `alternatives` (the bot asks which is meant).
 """
 
 from __future__ import annotations
@@ -34,6 +36,13 @@ from bot.understanding.text import clean, normalize, split_clauses
 # accuracy when every prediction under the threshold counts as `clarify`.
 CLARIFY_BELOW: Final = 0.34
 
+# A one-question message whose two likeliest topics are closer than this is not guessed: the bot asks
+# which of the two is meant (`alternatives`). `python -m bot.bench.understanding --tune
+# tests/eval/blind_tuning.jsonl` picks it: of the margins abstaining on at least 1% of the messages
+# (5-fold phrasings and the tuning half pooled), the one whose abstentions most often replace a wrong
+# guess (0.35: 53% pooled; the tuning half alone, 6 abstentions of 200, only 1 of them a wrong guess).
+ABSTAIN_MARGIN: Final = 0.35
+
 # A clause of a multi-question message adds its topic only when this sure of it ...
 _CLAUSE_MIN: Final = 0.50
 # ... and goes before the message's main topic (as a blocker or error) only when this sure.
@@ -45,9 +54,20 @@ _PEER_MIN: Final = 0.70
 
 @dataclass(frozen=True)
 class Understanding:
-    topics: tuple[Topic, ...]  # most important first, at least one
+    topics: tuple[Topic, ...]  # most actionable first (what the turn acts on), at least one
     confidence: float  # 0..1 score of topics[0]
     slots: Slots
+    asked: tuple[Topic, ...] = ()  # the same topics in the order the customer asked them; () = as `topics`
+    # the model's two likeliest real topics (not clarify or off_topic) for the message, with probabilities
+    candidates: tuple[tuple[Topic, float], ...] = ()
+    # set when the classifier abstains: the two topics it cannot tell apart, likelier first; the bot asks
+    # which one is meant instead of guessing (`topics[0]` is still its guess, for callers that must act)
+    alternatives: tuple[Topic, ...] = ()
+
+    @property
+    def in_asked_order(self) -> tuple[Topic, ...]:
+        """The topics in the order the message asks them: the order their answers are given in."""
+        return self.asked or self.topics
 
 
 _HANDOFF_RE: Final = re.compile(
@@ -89,6 +109,7 @@ class Classifier:
         phrasings_dir: Path,
         *,
         clarify_below: float = CLARIFY_BELOW,
+        abstain_margin: float = ABSTAIN_MARGIN,
         rows: Iterable[tuple[str, Topic]] | None = None,
     ) -> None:
         """Load the model of the phrasings (trained once, then cached: see `cache.py`).
@@ -97,6 +118,7 @@ class Classifier:
         scikit-learn into this process: fine for tests and benchmarks, not for serving.
         """
         self.clarify_below = clarify_below
+        self.abstain_margin = abstain_margin
         model: Model
         if rows is not None:
             from bot.understanding.train import train
@@ -175,18 +197,27 @@ class Classifier:
         # rank: (group, tier, position); group 0 = a person asked for, 1 = blockers that are
         # clearly asked about before the main topic, 2 = the main topic, 3 = the other questions
         found: dict[Topic, tuple[tuple[int, int, int], float]] = {}
+        # where each topic is asked: the first clause that asks it, else the first that states it
+        # ("We're a seller on amazon.sg. ... which region is Singapore?" asks about the region last)
+        where: dict[Topic, int] = {}
+        stated_at: dict[Topic, int] = {}
 
-        def offer(topic: Topic, p: float, rank: tuple[int, int, int]) -> None:
+        def offer(topic: Topic, p: float, rank: tuple[int, int, int], at: int | None = None,
+                  statement: bool = False) -> None:
             if topic not in found or rank < found[topic][0]:
                 found[topic] = (rank, p)
+            if at is not None:
+                seen = stated_at if statement else where
+                seen[topic] = min(at, seen.get(topic, at))
 
         main_tier = _PRIORITY.get(top, _QUESTION_TIER)
         if top_p >= self.clarify_below:
             # the main topic sits where it is asked, so equal questions keep the customer's order
             asked_at = [c.position for c in content if int(c.probs.argmax()) == best and c.probs[best] >= _CLAUSE_MIN]
-            offer(top, top_p, (2, 0, min(asked_at, default=0)))
+            offer(top, top_p, (2, 0, min(asked_at, default=0)), min(asked_at, default=None))
         handoff_p = float(probs[self._index[Topic.HANDOFF_REQUEST]])
         has_answers = bool(slots.account_type or slots.marketplaces)
+        form = sum(1 for c in content if _is_field(c)) >= 2
         if len(content) > 1:
             for clause in content:
                 c_best = int(clause.probs.argmax())
@@ -194,22 +225,23 @@ class Classifier:
                 handoff_p = max(handoff_p, float(clause.probs[self._index[Topic.HANDOFF_REQUEST]]))
                 answers = _extract_answer_topics(clause.text) if has_answers and only_slot_words(clause.text) else ()
                 for answer in answers:
-                    offer(answer, c_p, (3, _ANSWER_TIER, clause.position))
+                    offer(answer, c_p, (3, _ANSWER_TIER, clause.position), clause.position, statement=True)
                 if answers or c_p < _CLAUSE_MIN or c_top in (Topic.CLARIFY, Topic.OFF_TOPIC):
                     continue
+                if len(clause.text.split()) == 1 and not clause.question:
+                    continue  # "separately, how would I ...": a lone word raises no topic unless asked ("SP-API?")
+                if form and _is_field(clause):
+                    continue  # "Company: Acme Ltd", "Campaigns: live": a pasted form's fields are facts, not questions
                 if self._is_context(clause):
-                    offer(c_top, c_p, (3, _ANSWER_TIER, clause.position))
+                    offer(c_top, c_p, (3, _ANSWER_TIER, clause.position), clause.position, statement=True)
                     continue
                 tier = _PRIORITY.get(c_top, _QUESTION_TIER)
                 # a one- or two-word fragment ("Admin access? Campaigns?") elaborates, never leads
                 leads = tier < main_tier and c_p >= _JUMP_MIN and len(clause.text.split()) >= 3
                 peer = tier == main_tier and c_p >= _PEER_MIN
-                if leads:
-                    offer(c_top, c_p, (1, tier, clause.position))
-                elif peer:
-                    offer(c_top, c_p, (2, 0, clause.position))
-                else:
-                    offer(c_top, c_p, (3, tier, clause.position))
+                rank = (1, tier, clause.position) if leads else (2, 0, clause.position) if peer else (
+                    3, tier, clause.position)
+                offer(c_top, c_p, rank, clause.position)
         if handoff_p >= 0.2 and (top is Topic.HANDOFF_REQUEST or _HANDOFF_RE.search(whole)):
             offer(Topic.HANDOFF_REQUEST, max(handoff_p, top_p if top is Topic.HANDOFF_REQUEST else 0.0), (0, 0, 0))
         if slots.error_codes:
@@ -230,16 +262,62 @@ class Classifier:
             found.pop(Topic.OFF_TOPIC, None)
         elif real:
             found = {top: found[top]}  # a confident "anything else" beats a weak clause
+        candidates = self._candidates(probs)
         if not found and (has_answers or slots.advertised is not None or slots.admin is not None):
             # unsure of the words, sure of the facts ("vendeur tiers sur Amazon.fr, je suis admin"): a
             # customer who states who they are and where they sell wants to connect
-            return Understanding((Topic.CONNECT_START,), top_p, slots)
+            return Understanding((Topic.CONNECT_START,), top_p, slots, candidates=candidates)
         if not found:
             if slots.yes_no is not None and len(whole.split()) <= 4:
                 return Understanding((top,), top_p, slots)  # a bare answer: the caller reads yes_no
-            return Understanding((Topic.CLARIFY,), top_p, slots)
+            return Understanding((Topic.CLARIFY,), top_p, slots, candidates=candidates)
         ordered = sorted(found, key=lambda t: found[t][0])
-        return Understanding(tuple(ordered), found[ordered[0]][1], slots)
+        asked = sorted(ordered, key=lambda t: where.get(t, stated_at.get(t, self._asked_at(t, content, slots))))
+        alternatives = self._alternatives(ordered, candidates, slots)
+        return Understanding(tuple(ordered), found[ordered[0]][1], slots, tuple(asked), candidates, alternatives)
+
+    def _alternatives(self, ordered: list[Topic], candidates: tuple[tuple[Topic, float], ...],
+                      slots: Slots) -> tuple[Topic, ...]:
+        """The two topics to ask about when one question's two likeliest answers are too close to call.
+
+        Never for several questions (each is answered), an error code or a request for a person (acted on
+        as they are), or a guess the rules made rather than the model.
+        """
+        real = [t for t in ordered if t not in _VAGUE]
+        if len(real) != 1 or len(candidates) < 2 or slots.error_codes or real[0] is Topic.HANDOFF_REQUEST:
+            return ()
+        (first, p1), (second, p2) = candidates[:2]
+        if first is not real[0] or p1 - p2 >= self.abstain_margin:
+            return ()
+        return (first, second)
+
+    def _candidates(self, probs: NDArray[np.float64]) -> tuple[tuple[Topic, float], ...]:
+        """The two likeliest topics that are something to answer (not clarify, not off_topic)."""
+        best: list[tuple[Topic, float]] = []
+        for column in np.argsort(-probs):
+            topic = self._topics[int(column)]
+            if topic not in _VAGUE:
+                best.append((topic, float(probs[column])))
+                if len(best) == 2:
+                    break
+        return tuple(best)
+
+    def _asked_at(self, topic: Topic, clauses: list[_Clause], slots: Slots) -> int:
+        """The clause a topic no single clause was sure of is asked in: the one naming its error code or a
+        person, else the first that scores it at least half as high as the best one."""
+        if not clauses:
+            return 0
+        for clause in clauses:
+            text = clause.text.lower()
+            if topic is Topic.CONNECT_AMAZON_ERROR and any(code.lower() in text for code in slots.error_codes):
+                return clause.position
+            if topic is Topic.HANDOFF_REQUEST and _HANDOFF_RE.search(normalize(clause.text)):
+                return clause.position
+        column = self._index[topic]
+        most = max(float(c.probs[column]) for c in clauses)
+        # the first clause that scores it nearly as well as the best one: a topic raised early and asked
+        # about again later was asked early ("We never ran ads and I'm not admin. Can we still connect?")
+        return next(c.position for c in clauses if float(c.probs[column]) >= most / 2)
 
     def _has_known_word(self, cleaned: str) -> bool:
         """Whether any word is one the phrasings use, exactly or with a typo or two."""
@@ -267,6 +345,15 @@ class Classifier:
             # "hi team", "Hi there, I'm Sarah from Acme", "thanks a lot"
             return words <= 4 or (words <= 12 and best in (Topic.CLARIFY, Topic.OFF_TOPIC))
         return words <= 6 and best is Topic.CLARIFY  # "it doesn't work", "what should we do"
+
+
+# "Company: Acme Ltd", "Account type: Vendor Central": one line of a pasted form or email signature
+_FIELD_RE: Final = re.compile(r"\W*[A-Za-z][\w '/&().-]{0,30}:\s*\S")
+
+def _is_field(clause: _Clause) -> bool:
+    """One "Key: value" line that states a fact ("Marketplaces: UK, DE"), not "Quick one: what does it cost"."""
+    match = _FIELD_RE.match(clause.text)
+    return match is not None and not clause.question and not _QUESTION_START_RE.match(clause.text[match.end() - 1:])
 
 
 _CJK_RUN: Final = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]{2,}")
