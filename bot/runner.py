@@ -96,6 +96,7 @@ class Runner:
         node = self.nodes[state]
         step, checked = self._decide(node, ctx)
         self._apply(step, ctx, outcome, node, checked)
+        ctx.journey.stamp_milestones(now)
         outcome.lead_topic = ctx.lead_topic
         self._answer_first(outcome)
         return outcome
