@@ -54,8 +54,8 @@ def _group(db: Db, by: str, first_region: ColumnElement[str] | None) -> ColumnEl
     c = CONVERSATIONS.c
     if by == "channel":
         return c.channel
-    if by == "account_type":
-        return func.coalesce(c.slots["account_type"].as_string(), literal(NO_TYPE))
+    if by == "account_type":  # the journey's, kept beside slots by the database (migration 0007)
+        return func.coalesce(c.account_type, literal(NO_TYPE))
     if by == "region" and first_region is not None:
         return func.coalesce(first_region, literal(NO_REGION))
     if by == "week":
@@ -63,25 +63,24 @@ def _group(db: Db, by: str, first_region: ColumnElement[str] | None) -> ColumnEl
     return literal("all")
 
 
-def _first_region(links: Subquery) -> ColumnElement[str]:
-    first = ATTEMPTS.alias("first_link")
-    return select(first.c.region).where(first.c.id == links.c.first_id).scalar_subquery()
-
-
 def stage_facts(db: Db, by: str) -> Subquery:
     """One row per conversation: grp, each stage's time (STAGE_TIMES), reached flags, and its number of cases."""
     c = CONVERSATIONS.c
     links, linked, handed = _links(), _connections(), _cases()
-    said = c.slots["prerequisites_ok"].as_boolean().is_(True)
-    group = _group(db, by, _first_region(links) if by == "region" else None)
     source: FromClause = (CONVERSATIONS.outerjoin(links, links.c.conversation_id == c.id)
                           .outerjoin(linked, linked.c.conversation_id == c.id)
                           .outerjoin(handed, handed.c.conversation_id == c.id))
-    passed = said | links.c.link_at.is_not(None)
+    first_region = None
+    if by == "region":
+        first = ATTEMPTS.alias("first_link")
+        source = source.outerjoin(first, first.c.id == links.c.first_id)
+        first_region = first.c.region
+    group = _group(db, by, first_region)
+    passed = c.prerequisites_ok.is_(True) | links.c.link_at.is_not(None)
     return (select(group.label("grp"), c.created_at,
                    case((passed, 1), else_=0).label("prerequisites"),
-                   case((passed, func.coalesce(moment(db, c.slots["prerequisites_at"].as_string()),
-                                               links.c.link_at))).label("prerequisites_at"),
+                   case((passed, func.coalesce(moment(db, c.prerequisites_at), links.c.link_at))).label(
+                       "prerequisites_at"),
                    links.c.link_at, linked.c.signed_at, linked.c.verified_at,
                    func.coalesce(linked.c.synced, 0).label("synced"), linked.c.synced_at,
                    func.coalesce(handed.c.cases, 0).label("cases"))

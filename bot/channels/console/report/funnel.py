@@ -1,18 +1,20 @@
 """The connection funnel per group: how many reached each stage, how many were lost at each step, how long it took.
 
-Counts and handoffs are one grouped query over the per-conversation facts; the times are samples (one per
-conversation and stage reached: seconds since it started, and since the stage before) whose median the
-database computes (bot/channels/console/report/dialect.py).
+Counts, handoffs and times come from the per-conversation facts: for each conversation and stage reached,
+the seconds since it started and since the stage before, whose median the database computes. On
+PostgreSQL that is one GROUP BY (percentile_cont per span, NULLs skipped); on SQLite the spans become
+samples ranked by window functions (bot/channels/console/report/dialect.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Subquery, case, func, literal, select, union_all
 from sqlalchemy import Engine as Db
 
-from bot.channels.console.report.dialect import quantile_query, seconds_between
+from bot.channels.console.report.dialect import postgres, quantile_query, seconds_between
 from bot.channels.console.report.facts import STAGE_TIMES, STAGES, reached_flags, stage_facts
 
 Seconds = float | None
@@ -45,36 +47,49 @@ class FunnelRow:
         return self.handed_off / self.counts[0] if self.counts[0] else 0.0
 
 
-def _samples(db: Db, facts: Subquery) -> Subquery:
-    """(grp, what, value): 'start:<stage>' and 'step:<stage>' seconds for every conversation that reached it."""
+def _spans(db: Db, facts: Subquery) -> list[tuple[str, ColumnElement[float]]]:
+    """Per conversation, seconds since the start ('start:<stage>') and since the stage before ('step:<stage>')."""
     f = facts.c
-    parts = []
+    spans = []
     for index, (stage, column) in enumerate(zip(STAGES, STAGE_TIMES, strict=True)):
-        if index == 0:
-            continue
-        at: ColumnElement[object] = f[column]
-        before: ColumnElement[object] = f[STAGE_TIMES[index - 1]]
-        parts.append(select(f.grp, literal(f"start:{stage}").label("what"),
-                            seconds_between(db, at, f.created_at).label("value")).where(at.is_not(None)))
+        if index:
+            spans.append((f"start:{stage}", seconds_between(db, f[column], f.created_at)))
         if index > 1:
-            parts.append(select(f.grp, literal(f"step:{stage}").label("what"),
-                                seconds_between(db, at, before).label("value"))
-                         .where(at.is_not(None), before.is_not(None)))
-    return union_all(*parts).subquery("stage_samples")
+            spans.append((f"step:{stage}", seconds_between(db, f[column], f[STAGE_TIMES[index - 1]])))
+    return spans
+
+
+def _counts(facts: Subquery) -> list[ColumnElement[Any]]:
+    f = facts.c
+    return [f.grp, func.count().label("started"),
+            *(func.sum(flag).label(name) for flag, name in zip(reached_flags(facts), STAGES[1:], strict=True)),
+            func.sum(case((f.cases > 0, 1), else_=0)).label("handed_off"), func.sum(f.cases).label("cases")]
+
+
+def _medians(db: Db, conn: Connection, by: str) -> tuple[list[Any], dict[tuple[str, str], Seconds]]:
+    """The count rows and the medians, in one pass over the facts where the database can."""
+    facts = stage_facts(db, by)
+    spans = _spans(db, facts)
+    medians: dict[tuple[str, str], Seconds] = {}
+    if postgres(db):  # ordered-set aggregates skip NULLs: every span's median in the same GROUP BY
+        rows = conn.execute(select(*_counts(facts), *(func.percentile_cont(0.5).within_group(span).label(f"m{i}")
+                                                      for i, (_, span) in enumerate(spans)))
+                            .group_by(facts.c.grp).order_by(facts.c.grp)).all()
+        for r in rows:
+            for i, (what, _) in enumerate(spans):
+                value = r._mapping[f"m{i}"]
+                medians[(str(r.grp), what)] = float(value) if value is not None else None
+        return list(rows), medians
+    rows = conn.execute(select(*_counts(facts)).group_by(facts.c.grp).order_by(facts.c.grp)).all()
+    samples = union_all(*(select(facts.c.grp, literal(what).label("what"), span.label("value")).where(span.is_not(None))
+                          for what, span in spans)).subquery("stage_samples")
+    for grp, what, _n, median in conn.execute(quantile_query(db, samples, (0.5,))).all():
+        medians[(str(grp), str(what))] = float(median) if median is not None else None
+    return list(rows), medians
 
 
 def funnel(db: Db, conn: Connection, by: str) -> list[FunnelRow]:
-    facts = stage_facts(db, by)
-    f = facts.c
-    counts = (select(f.grp, func.count().label("started"),
-                     *(func.sum(flag).label(name) for flag, name in zip(reached_flags(facts), STAGES[1:], strict=True)),
-                     func.sum(case((f.cases > 0, 1), else_=0)).label("handed_off"),
-                     func.sum(f.cases).label("cases"))
-              .group_by(f.grp).order_by(f.grp))
-    rows = conn.execute(counts).all()
-    medians: dict[tuple[str, str], Seconds] = {}
-    for grp, what, _n, median in conn.execute(quantile_query(db, _samples(db, stage_facts(db, by)), (0.5,))).all():
-        medians[(str(grp), str(what))] = float(median) if median is not None else None
+    rows, medians = _medians(db, conn, by)
     shown = []
     for r in rows:
         grp = str(r.grp)
