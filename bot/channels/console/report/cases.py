@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, case, func, literal, select
 from sqlalchemy import Engine as Db
 
-from bot.channels.console.report.dialect import quantile_query, seconds_between
+from bot.channels.console.report.dialect import postgres, quantile_query, seconds_between
 from bot.channels.console.report.facts import case_groups
 
 RATINGS = ("good", "ok", "bad")
@@ -45,21 +45,26 @@ class CaseRow:
 def case_figures(db: Db, conn: Connection, by: str) -> dict[str, CaseRow]:
     cases = case_groups(db, by)
     k = cases.c
-    totals = conn.execute(
-        select(k.grp, func.count().label("opened"),
+    wait = seconds_between(db, k.claimed_at, k.opened_at)  # NULL while unclaimed
+    counted = [k.grp, func.count().label("opened"),
                func.sum(case((k.claimed_at.is_not(None), 1), else_=0)).label("claimed"),
                func.sum(case(((k.status == "open") & k.claimed_at.is_(None), 1), else_=0)).label("waiting"),
                func.sum(case((k.status == "resolved", 1), else_=0)).label("resolved"),
-               *(func.sum(case((k.rating == rating, 1), else_=0)).label(rating) for rating in RATINGS))
-        .group_by(k.grp)).all()
+               *(func.sum(case((k.rating == rating, 1), else_=0)).label(rating) for rating in RATINGS)]
+    claim: dict[str, tuple[float | None, ...]] = {}
+    if postgres(db):  # the waits' quantiles in the same GROUP BY (ordered-set aggregates skip NULLs)
+        totals = conn.execute(select(*counted, func.percentile_cont(0.5).within_group(wait).label("q50"),
+                                     func.percentile_cont(0.9).within_group(wait).label("q90")).group_by(k.grp)).all()
+        claim = {str(r.grp): (r.q50, r.q90) for r in totals}
+    else:
+        totals = conn.execute(select(*counted).group_by(k.grp)).all()
+        waits = (select(k.grp, literal("claim").label("what"), wait.label("value"))
+                 .where(k.claimed_at.is_not(None)).subquery("claim_waits"))
+        claim = {str(grp): (q50, q90)
+                 for grp, _what, _n, q50, q90 in conn.execute(quantile_query(db, waits, (0.5, 0.9))).all()}
     reasons: dict[str, list[tuple[str, int]]] = {}
     for grp, reason, count in conn.execute(select(k.grp, k.reason, func.count()).group_by(k.grp, k.reason)).all():
         reasons.setdefault(str(grp), []).append((str(reason), int(count)))
-    wait = seconds_between(db, k.claimed_at, k.opened_at)
-    waits = (select(k.grp, literal("claim").label("what"), wait.label("value"))
-             .where(k.claimed_at.is_not(None)).subquery("claim_waits"))
-    claim: dict[str, tuple[float | None, ...]] = {
-        str(grp): (q50, q90) for grp, _what, _n, q50, q90 in conn.execute(quantile_query(db, waits, (0.5, 0.9))).all()}
     shown = {}
     for r in totals:
         grp = str(r.grp)

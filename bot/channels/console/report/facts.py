@@ -90,7 +90,8 @@ def stage_facts(db: Db, by: str) -> Subquery:
 def case_groups(db: Db, by: str) -> Subquery:
     """Each case with its conversation's group: the cases' figures are split like the funnel."""
     c, k = CONVERSATIONS.c, CASES.c
-    source: FromClause = CASES.join(CONVERSATIONS, c.id == k.conversation_id)
+    # everyone's figures need no conversation: the cases alone
+    source: FromClause = CASES if by not in GROUPS[1:] else CASES.join(CONVERSATIONS, c.id == k.conversation_id)
     first_region: ColumnElement[str] | None = None
     if by == "region":
         a = ATTEMPTS.c
