@@ -343,6 +343,21 @@ def bench_stream(
     raise typer.Exit(run_stream_bench(streams, database_url, concurrency))
 
 
+@bench_app.command("console")
+def bench_console(
+    database_url: Annotated[str, typer.Option(help="PostgreSQL; the bench works in a fresh schema and drops it")]
+    = "postgresql+psycopg://postgres@localhost/test",
+    conversations: int = 100_000,
+    cases: int = 10_000,
+    rounds: Annotated[int, typer.Option(help="timed GETs per page")] = 30,
+    plans: Annotated[bool, typer.Option("--plans", help="EXPLAIN ANALYZE every statement of each page")] = False,
+) -> None:
+    """The console's queue, conversation and report pages over N seeded conversations: p50/p99 per page."""
+    from bot.bench.console import run_console
+
+    raise typer.Exit(run_console(database_url, conversations, cases, rounds, plans))
+
+
 @bench_app.command("slack")
 def bench_slack(
     events: int = 3000,

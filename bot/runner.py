@@ -106,6 +106,7 @@ class Runner:
         else:
             step, checked = self._decide(node, ctx)
         self._apply(step, ctx, outcome, node, checked)
+        ctx.journey.stamp_milestones(now)
         outcome.lead_topic = ctx.lead_topic
         outcome.messages = said_once(outcome.messages, ctx.lead_topic)
         if ctx.heard is not None:

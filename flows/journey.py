@@ -28,6 +28,7 @@ class Journey(BaseModel):
     agency: bool | None = None
     new_customer: bool | None = None
     prerequisites_ok: bool | None = None
+    prerequisites_at: datetime | None = None  # when they first passed: the drop-off report's time to this step
     advertised: bool | None = None  # what the customer said of the first prerequisite (a campaign has run)
     admin: bool | None = None  # ... and of the second (their login has View and Edit)
     missing: str | None = None  # advertising | permissions | both: the prerequisite that is not met
@@ -59,6 +60,11 @@ class Journey(BaseModel):
     last_grant_id: int | None = None  # the newest stored Ads grant: what a re-check reads Amazon with
     last_amazon: dict[str, Any] = Field(default_factory=dict)  # Amazon's latest verdict, for the steps explaining it
     started_at: datetime | None = None
+
+    def stamp_milestones(self, now: datetime) -> None:
+        """Record when the prerequisites first passed, whichever handler or option passed them."""
+        if self.prerequisites_ok and self.prerequisites_at is None:
+            self.prerequisites_at = now
 
     def note_tried(self, what: str) -> None:
         if what not in self.tried:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Computed, DateTime, Index, String, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -17,9 +17,19 @@ def _at_or_none() -> Any:
     return Field(default=None, sa_type=DateTime(timezone=True))
 
 
+def _from_slots(kind: Any, field: str) -> Any:
+    """A journey field the database keeps beside `slots` (migration 0007): read by the report, never written.
+
+    The DDL is the migration's (STORED on PostgreSQL, VIRTUAL on SQLite); `Computed` here keeps it out of
+    every INSERT and UPDATE.
+    """
+    return Field(default=None, sa_column=Column(kind, Computed(f"slots ->> '{field}'"), nullable=True))
+
+
 class Conversation(SQLModel, table=True):
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_key", "channel", "org", "user_id", "status"),)
+    __table_args__ = (Index("ix_conversations_key", "channel", "org", "user_id", "status"),
+                      Index("ix_conversations_live", "status", "updated_at", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
@@ -31,6 +41,9 @@ class Conversation(SQLModel, table=True):
     version: int = 0
     created_at: datetime = _at()
     updated_at: datetime = _at()
+    account_type: str | None = _from_slots(String(16), "account_type")
+    prerequisites_ok: bool | None = _from_slots(Boolean, "prerequisites_ok")
+    prerequisites_at: str | None = _from_slots(String(40), "prerequisites_at")  # ISO-8601, as the journey keeps it
 
 
 class TranscriptEntry(SQLModel, table=True):
@@ -127,6 +140,7 @@ class WorkerHeartbeat(SQLModel, table=True):
 
 class HandoffCase(SQLModel, table=True):
     __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_status", "status"),)
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversations.id", index=True)

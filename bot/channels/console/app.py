@@ -139,17 +139,19 @@ def create_console(built: Services, oidc: OidcClient, hub: StreamHub) -> FastAPI
         me = who(request)
         if me is None:
             return to_sign_in()
-        by = by if by in report.GROUPS else "all"
-        return page("report", me=me, csrf=request.session["csrf"], by=by, groups=report.GROUPS,
-                    stages=report.STAGES, rows=report.funnel(built.db, by))
+        shown = report.build(built.db, by)
+        return page("report", me=me, csrf=request.session["csrf"], by=shown.by, groups=report.GROUPS,
+                    stages=report.STAGES, ratings=report.RATINGS, figures=report.FIGURES, report=shown,
+                    rows=shown.funnel)
 
     @app.get("/report.csv", response_model=None)
-    def report_csv(request: Request, by: str = "all") -> Response:
+    def report_csv(request: Request, by: str = "all", figure: str = "funnel") -> Response:
         if who(request) is None:
             return to_sign_in()
-        by = by if by in report.GROUPS else "all"
-        return Response(report.as_csv(report.funnel(built.db, by), by), media_type="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="funnel-{by}.csv"',
+        shown = report.build(built.db, by)
+        figure = figure if figure in report.FIGURES else "funnel"
+        return Response(report.as_csv(shown, figure), media_type="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{figure}-{shown.by}.csv"',
                                  "Cache-Control": "no-store"})
 
     @app.get("/c/{conversation_id}", response_model=None)
