@@ -201,3 +201,16 @@ def test_a_sign_in_begun_on_another_name_of_the_host_moves_to_base_urls_host_fir
         moved = httpx.get(f"{other_name}/console/login")
         assert moved.status_code == 303 and moved.headers["location"] == f"{PUBLIC}/console/login"
         assert "set-cookie" not in moved.headers, "no sign-in state is left on the other name"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_agent_sees_what_the_bot_knows_before_any_case(make_services: ServicesFactory) -> None:
+    services = make_services(base_url=PUBLIC)
+    with serving(services) as origin, browser(origin) as alice:
+        conversation = _customer_says(origin, services, "m1", "we're a seller on amazon.de and amazon.co.jp")
+        alice.sign_in("alice")
+        page = alice.http.get(f"/console/c/{conversation}").text
+        known = page[page.index('id="known"'):page.index("</section>", page.index('id="known"'))]
+        assert "<dd>Seller</dd>" in known and "<dd>DE, JP</dd>" in known
+        assert "<dd>Europe, Far East</dd>" in known, "the regions of the marketplaces the customer named"
+        assert "<dd>Not started</dd>" in known and "No open cases" not in page

@@ -196,7 +196,8 @@ def test_the_timeline_tells_the_journey_in_order_with_who_and_when(make_services
         assert sam.act(conversation, "reply", text="Looking at your profiles now.").status_code == 303
 
         page = sam.http.get(f"/console/c/{conversation}").text
-        timeline = page[page.index('id="c-timeline"'):page.index('id="c-transcript"')]
+        start = page.index('id="c-timeline"')
+        timeline = page[start:page.index("</section>", start)]
         in_order = [
             "Sign-in link sent for EU (DE)",
             "Sign-in link for EU opened: the customer cancelled on Amazon&#39;s page, code access_denied",

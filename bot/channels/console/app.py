@@ -19,12 +19,13 @@ from urllib.parse import urlsplit
 import httpx
 from anyio import to_thread
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.middleware.sessions import SessionMiddleware
 
 from bot.app import Services
 from bot.channels.console import report, views
+from bot.channels.console.facts import journey_facts
 from bot.channels.console.live import ConsoleFeed, add_live_routes
 from bot.channels.console.staff import ENDED, Staff, csrf_ok, current, parse_roles, role_of, start_session
 from bot.channels.console.timeline import journey
@@ -43,6 +44,7 @@ with warnings.catch_warnings():
     from authlib.integrations.starlette_client import OAuth, OAuthError
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "flows" / "templates" / "console"
+STYLESHEET = Path(__file__).with_name("console.css")
 MAX_NOTE = 4000
 
 
@@ -87,6 +89,10 @@ def create_console(built: Services, oidc: OidcClient, hub: StreamHub) -> FastAPI
 
     def to_sign_in() -> RedirectResponse:
         return RedirectResponse("/console/login", status_code=303)
+
+    @app.get("/console.css", include_in_schema=False)
+    def stylesheet() -> FileResponse:
+        return FileResponse(STYLESHEET, media_type="text/css", headers={"Cache-Control": "no-cache"})
 
     @app.get("/login", response_model=None)
     async def login(request: Request, again: str = "") -> Response:
@@ -163,7 +169,8 @@ def create_console(built: Services, oidc: OidcClient, hub: StreamHub) -> FastAPI
         if shown is None:
             return page("refused", 404, reason="not_found")
         return page("conversation", me=me, c=shown, csrf=request.session["csrf"], steps=list(RETURN_STEPS),
-                    once=secrets.token_urlsafe(16), timeline=journey(shown, built.clock.now()))
+                    once=secrets.token_urlsafe(16), timeline=journey(shown, built.clock.now()),
+                    facts=journey_facts(shown.slots))
 
     @app.post("/c/{conversation_id}/{action}", response_model=None)
     async def act(request: Request, conversation_id: int, action: str) -> Response:

@@ -58,6 +58,7 @@ class Conversation:
     connections: list[dict[str, Any]] = field(default_factory=list)
     timers: list[dict[str, Any]] = field(default_factory=list)
     cases: list[dict[str, Any]] = field(default_factory=list)  # every case, oldest first (`case` is the newest)
+    slots: dict[str, Any] = field(default_factory=dict)  # the journey as the engine keeps it (facts.py reads it)
 
 
 def _filtered(query: Any, f: Filters) -> Any:
@@ -135,7 +136,8 @@ def conversation(db: Db, conversation_id: int) -> Conversation | None:
         if c is None:
             return None
         slots = c.slots if isinstance(c.slots, dict) else {}
-        shown = Conversation(c.id, c.channel, c.org, c.user_id, c.state, c.status, str(slots.get("account_type") or ""))
+        shown = Conversation(c.id, c.channel, c.org, c.user_id, c.state, c.status, str(slots.get("account_type") or ""),
+                             slots=slots)
         for t in conn.execute(select(TRANSCRIPT).where(TRANSCRIPT.c.conversation_id == c.id)
                               .order_by(TRANSCRIPT.c.id)).all():
             data = t.data if isinstance(t.data, dict) else {}
