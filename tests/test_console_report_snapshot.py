@@ -40,7 +40,8 @@ def _feed(services: Services, lines: list[dict[str, Any]]) -> None:
 
 
 def _as_of(services: Services) -> str:
-    return f"Figures as of <time datetime=\"{services.clock.now().isoformat()}\">{services.clock.now():%H:%M} UTC</time>"
+    now = services.clock.now()
+    return f'Figures as of <time datetime="{now.isoformat()}">{now:%H:%M} UTC</time>'
 
 
 def test_after_a_refresh_the_page_and_every_csv_show_the_figures_counted_from_the_rows(
