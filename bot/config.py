@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     console_session_secret: str | None = None
     console_session_hours: float = 8.0
     console_poll_seconds: float = 5.0  # how often a console page reads itself while its live stream is down
+    # The report's figures are computed ahead by the worker this often (one worker at a time) and the page reads
+    # them; a page that finds none, or none younger than a few of these, computes them itself (and keeps them).
+    report_refresh_seconds: float = 60.0
     # Rate limits per minute (0: none), counted in the database so every web process shares them.
     rate_limit_identity_per_minute: int = 120
     rate_limit_ip_per_minute: int = 600
@@ -151,6 +154,13 @@ class Settings(BaseSettings):
     def _duration(cls, value: str) -> str:
         if parse_duration(value).total_seconds() <= 0:
             raise ValueError("must be longer than zero")
+        return value
+
+    @field_validator("report_refresh_seconds")
+    @classmethod
+    def _refresh(cls, value: float) -> float:
+        if value < 1:
+            raise ValueError("must be at least 1 second")
         return value
 
     @field_validator("llm_timeout_seconds")

@@ -1,4 +1,5 @@
-"""The worker loop: fire due timers, deliver the outbox, heartbeat. The embedded default runs it in-process.
+"""The worker loop: fire due timers, deliver the outbox, heartbeat; beside it, refresh the console report's figures.
+The embedded default runs it in-process.
 
 Graceful shutdown: SIGTERM (or SIGINT) sets the stop event; the delivery in flight finishes (it
 is bounded by the HTTP timeout), rows claimed but not yet tried are released for other workers,
@@ -23,6 +24,7 @@ from bot import heartbeat
 from bot.amazon.client import AmazonApi
 from bot.amazon.recheck import Rechecker
 from bot.app import Services
+from bot.channels.console.report.refresh import refresh_if_due, run_refresher
 from bot.channels.slack.target import slack_target
 from bot.delivery import DeliveryTarget, target_for
 from bot.outbox import Outbox, Policy
@@ -128,6 +130,13 @@ def run_worker(services: Services, once: bool = False, stop: threading.Event | N
     sync = SyncWatch.for_services(services)
     rechecks = Rechecker(services.engine, services.vault, AmazonApi(services.settings, services.amazon_transport))
     waker = Waker(services.db, stop)
+    period = services.settings.report_refresh_seconds
+    # The report's figures are refreshed beside the loop, never in it: a refresh takes seconds at scale.
+    refresher = None if once else threading.Thread(
+        target=run_refresher, args=(services.db, services.clock, name, period, stop), name="report-refresh",
+        daemon=True)
+    if refresher:
+        refresher.start()
     try:
         while not stop.is_set():
             failures = outage.failures
@@ -138,10 +147,16 @@ def run_worker(services: Services, once: bool = False, stop: threading.Event | N
             if outage.failures == failures:
                 outage.ok()
             if not busy:
-                if once:  # everything due now is done
+                if once:  # everything due now is done, the report's figures too
+                    _guarded("refreshing the report's figures",
+                             lambda: int(refresh_if_due(services.db, services.clock, name, period) is not None),
+                             outage)
                     break
                 waker.wait(outage.pause())
     finally:
+        stop.set()  # the refresher stops with the loop, however the loop ended
+        if refresher:
+            refresher.join(timeout=10)
         waker.close()
         outbox.target.close()
         try:

@@ -250,3 +250,29 @@ class SlackCard(SQLModel, table=True):
     ts: str = Field(max_length=40)
     shown: str = Field(default="", max_length=200)
     updated_at: datetime = _at()
+
+
+class ReportSnapshot(SQLModel, table=True):
+    """The console report's figures for one grouping, as last computed (bot/channels/console/report/snapshot.py).
+
+    The page reads this row instead of computing medians over every conversation per view; the worker
+    recomputes it every REPORT_REFRESH_SECONDS.
+    """
+
+    __tablename__ = "report_snapshots"
+
+    grouping: str = Field(primary_key=True, max_length=16)  # all | channel | region | account_type | week
+    computed_at: datetime = _at()
+    took_ms: float = 0.0  # how long computing it took: what each view would cost without the snapshot
+    figures: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ReportRefresh(SQLModel, table=True):
+    """Who refreshes the report's snapshots and when next: one row, so one refresher at a time across workers."""
+
+    __tablename__ = "report_refresh"
+
+    name: str = Field(primary_key=True, max_length=16)
+    due_at: datetime = _at()
+    holder: str = Field(default="", max_length=100)
+    lease_until: datetime | None = _at_or_none()  # a refresher that died gives its turn up after this

@@ -11,7 +11,8 @@ from __future__ import annotations
 import secrets
 import warnings
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,9 +28,11 @@ from bot.app import Services
 from bot.channels.console import report, views
 from bot.channels.console.facts import journey_facts
 from bot.channels.console.live import ConsoleFeed, add_live_routes
+from bot.channels.console.report import snapshot
 from bot.channels.console.staff import ENDED, Staff, csrf_ok, current, parse_roles, role_of, start_session
 from bot.channels.console.timeline import journey
 from bot.channels.inapp.hub import StreamHub
+from bot.clock import as_utc
 from bot.engine import BadInput
 from bot.runner import UnknownChoice
 from bot.types import Inbound, InboundKind
@@ -145,19 +148,24 @@ def create_console(built: Services, oidc: OidcClient, hub: StreamHub) -> FastAPI
         me = who(request)
         if me is None:
             return to_sign_in()
-        shown = report.build(built.db, by)
+        now = built.clock.now()
+        kept = snapshot.served(built.db, by, now, settings.report_refresh_seconds)
+        shown = kept.report
         return page("report", me=me, csrf=request.session["csrf"], by=shown.by, groups=report.GROUPS,
                     stages=report.STAGES, ratings=report.RATINGS, figures=report.FIGURES, report=shown,
-                    rows=shown.funnel)
+                    rows=shown.funnel, as_of=kept.as_of, now_date=as_utc(now).astimezone(UTC).date(),
+                    refresh_seconds=settings.report_refresh_seconds)
 
     @app.get("/report.csv", response_model=None)
     def report_csv(request: Request, by: str = "all", figure: str = "funnel") -> Response:
         if who(request) is None:
             return to_sign_in()
-        shown = report.build(built.db, by)
+        kept = snapshot.served(built.db, by, built.clock.now(), settings.report_refresh_seconds)
         figure = figure if figure in report.FIGURES else "funnel"
-        return Response(report.as_csv(shown, figure), media_type="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{figure}-{shown.by}.csv"',
+        # the columns stay the figures'; when they were computed travels in the header
+        return Response(report.as_csv(kept.report, figure), media_type="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{figure}-{kept.report.by}.csv"',
+                                 "Last-Modified": format_datetime(kept.as_of, usegmt=True),
                                  "Cache-Control": "no-store"})
 
     @app.get("/c/{conversation_id}", response_model=None)

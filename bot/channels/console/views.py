@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine as Db
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 
 from bot.clock import as_utc
 from bot.store.rows import ATTEMPTS, CASES, CONNECTIONS, CONVERSATIONS, TIMERS, TRANSCRIPT
@@ -69,6 +69,8 @@ def _filtered(query: Any, f: Filters) -> Any:
         query = query.where(c.org == f.org)
     if f.step:
         query = query.where(c.state.startswith(f.step, autoescape=True))
+    if f.account_type:  # the journey's, kept beside slots by the database (migration 0007)
+        query = query.where(c.account_type == f.account_type)
     if f.q:
         like = f"%{f.q.lower()}%"
         query = query.where(or_(func.lower(c.org).like(like), func.lower(c.user_id).like(like)))
@@ -80,11 +82,16 @@ def queue(db: Db, f: Filters, me: str, now: datetime) -> tuple[list[QueueRow], l
     c, k, t = CONVERSATIONS.c, CASES.c, TIMERS.c
     sla = (select(t.conversation_id, func.min(t.due_at).label("due")).where(
         t.status == "pending", t.kind.in_(SLA_TIMERS)).group_by(t.conversation_id).subquery())
-    cases_q = _filtered(select(c.id, c.channel, c.org, c.user_id, c.state, c.slots, c.updated_at, k.id.label("case_id"),
-                               k.status.label("case_status"), k.reason, k.claimed_by, sla.c.due)
+    # The limit cuts the list in the order it is shown (_urgency's), so nothing urgent falls off a long queue.
+    due = sla.c.due
+    rank = case(((k.status == "open") & (due <= as_utc(now) + DUE_SOON), 0),
+                ((k.status == "claimed") & (k.claimed_by == me), 1), else_=2)
+    cases_q = _filtered(select(c.id, c.channel, c.org, c.user_id, c.state, c.account_type, c.updated_at,
+                               k.id.label("case_id"), k.status.label("case_status"), k.reason, k.claimed_by, due)
                         .join(CASES, k.conversation_id == c.id).outerjoin(sla, sla.c.conversation_id == c.id)
-                        .where(k.status.in_(("open", "claimed"))), f).limit(QUEUE_LIMIT)
-    live_q = _filtered(select(c.id, c.channel, c.org, c.user_id, c.state, c.slots, c.updated_at)
+                        .where(k.status.in_(("open", "claimed")))
+                        .order_by(rank, due.asc().nulls_last(), k.id), f).limit(QUEUE_LIMIT)
+    live_q = _filtered(select(c.id, c.channel, c.org, c.user_id, c.state, c.account_type, c.updated_at)
                        .where(c.status == "open", ~c.id.in_(select(k.conversation_id).where(
                            k.status.in_(("open", "claimed")))))
                        .order_by(c.updated_at.desc(), c.id.desc()), f).limit(QUEUE_LIMIT)
@@ -93,9 +100,6 @@ def queue(db: Db, f: Filters, me: str, now: datetime) -> tuple[list[QueueRow], l
         live_rows = conn.execute(live_q).all()
     cases = [_row(r, case=True) for r in case_rows]
     live = [_row(r) for r in live_rows]
-    if f.account_type:
-        cases = [r for r in cases if r.account_type == f.account_type]
-        live = [r for r in live if r.account_type == f.account_type]
     for row in cases:
         row.urgency = _urgency(row, me, as_utc(now))
     order = {"overdue": 0, "due_soon": 1, "mine": 2, "": 3}
@@ -105,8 +109,7 @@ def queue(db: Db, f: Filters, me: str, now: datetime) -> tuple[list[QueueRow], l
 
 
 def _row(r: Any, case: bool = False) -> QueueRow:
-    slots = r.slots if isinstance(r.slots, dict) else {}
-    row = QueueRow(r.id, r.channel, r.org, r.user_id, r.state, str(slots.get("account_type") or ""), r.updated_at)
+    row = QueueRow(r.id, r.channel, r.org, r.user_id, r.state, str(r.account_type or ""), r.updated_at)
     if case:
         row.case_id, row.case_status, row.reason = r.case_id, r.case_status, r.reason
         row.claimed_by, row.sla_due = r.claimed_by or "", r.due

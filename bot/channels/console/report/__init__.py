@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
 from sqlalchemy import Engine as Db
 
 from bot.channels.console.report.cases import RATINGS, CaseRow, case_figures, no_cases
@@ -16,7 +17,7 @@ from bot.channels.console.report.csvs import FIGURES, as_csv
 from bot.channels.console.report.facts import GROUPS, STAGES
 from bot.channels.console.report.funnel import FunnelRow, funnel
 
-__all__ = ["FIGURES", "GROUPS", "RATINGS", "STAGES", "CaseRow", "FunnelRow", "Report", "as_csv", "build"]
+__all__ = ["FIGURES", "GROUPS", "RATINGS", "STAGES", "CaseRow", "FunnelRow", "Report", "as_csv", "build", "build_all"]
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,26 @@ class Report:
 
 
 def build(db: Db, by: str) -> Report:
+    """One grouping's figures, computed now from the tables."""
     by = by if by in GROUPS else "all"
-    with db.connect() as conn:
-        if db.dialect.name == "postgresql":  # every figure from one snapshot, however the tables move meanwhile
-            conn.execution_options(isolation_level="REPEATABLE READ")
-        rows = funnel(db, conn, by)
-        cases = case_figures(db, conn, by)
+    with _snapshot(db) as conn:
+        return _build(db, conn, by)
+
+
+def build_all(db: Db) -> dict[str, Report]:
+    """Every grouping's figures from one view of the tables, so their totals agree with each other."""
+    with _snapshot(db) as conn:
+        return {by: _build(db, conn, by) for by in GROUPS}
+
+
+def _snapshot(db: Db) -> Connection:
+    conn = db.connect()
+    if db.dialect.name == "postgresql":  # every figure from one snapshot, however the tables move meanwhile
+        conn.execution_options(isolation_level="REPEATABLE READ")
+    return conn
+
+
+def _build(db: Db, conn: Connection, by: str) -> Report:
+    rows = funnel(db, conn, by)
+    cases = case_figures(db, conn, by)
     return Report(by, rows, [cases.get(row.group) or no_cases(row.group) for row in rows])
