@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import httpx
@@ -16,18 +14,10 @@ from bot.store.rows import CASES
 from tests.conftest import ServicesFactory
 from tests.fakes.app_server import serving
 from tests.fakes.host_app import bearer, sign
-from tests.fakes.staff_browser import PUBLIC, StaffBrowser, hidden_fields
+from tests.fakes.staff_browser import PUBLIC, hidden_fields
+from tests.fakes.staff_browser import staff_browser as browser
 
 RELAYED = "Your account is linked now, please try the sync again"
-
-
-@contextmanager
-def browser(origin: str) -> Iterator[StaffBrowser]:
-    staff = StaffBrowser(origin)
-    try:
-        yield staff
-    finally:
-        staff.close()
 
 
 def _customer_says(origin: str, services: Services, mid: str, text: str) -> int:

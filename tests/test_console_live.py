@@ -27,19 +27,11 @@ from tests.fakes.connections import add_connection
 from tests.fakes.console_events import ConsoleEvents
 from tests.fakes.host_app import HOST_SECRET, bearer, sign
 from tests.fakes.staff_browser import PUBLIC, StaffBrowser
+from tests.fakes.staff_browser import staff_browser as browser
 from tests.fakes.talk import CUSTOMER, click, say
 
 ROOT = Path(__file__).resolve().parent.parent
 OTHER = ConversationKey(Channel.WEBCHAT, "globex", "u2")
-
-
-@contextmanager
-def browser(origin: str) -> Iterator[StaffBrowser]:
-    staff = StaffBrowser(origin)
-    try:
-        yield staff
-    finally:
-        staff.close()
 
 
 @contextmanager

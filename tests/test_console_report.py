@@ -21,7 +21,7 @@ from bot.store.rows import ATTEMPTS, CASES, CONNECTIONS, CONVERSATIONS
 from tests.conftest import ServicesFactory
 from tests.fakes.app_server import serving
 from tests.fakes.staff_browser import PUBLIC
-from tests.test_console import browser
+from tests.fakes.staff_browser import staff_browser as browser
 
 MONDAY = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 # (channel, account type, prerequisites_ok, link sent, signed in, connection sync status or None, week offset)

@@ -25,7 +25,7 @@ from bot.worker import run_worker
 from tests.conftest import ServicesFactory
 from tests.fakes.app_server import serving
 from tests.fakes.staff_browser import PUBLIC
-from tests.test_console import browser
+from tests.fakes.staff_browser import staff_browser as browser
 from tests.test_console_report import SCRIPT, _expected_csvs
 
 MINUTE = 60.0

@@ -5,7 +5,6 @@ the fake HTTP server of tests/fakes/slack_api.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -19,7 +18,8 @@ from tests.fakes.app_server import serving
 from tests.fakes.host_app import bearer, sign
 from tests.fakes.slack_api import FakeSlack, fake_slack_server
 from tests.fakes.slack_requests import SECRET
-from tests.fakes.staff_browser import PUBLIC, StaffBrowser
+from tests.fakes.staff_browser import PUBLIC
+from tests.fakes.staff_browser import staff_browser as browser
 
 TRIAGE = "CTRIAGE01"
 
@@ -28,15 +28,6 @@ TRIAGE = "CTRIAGE01"
 def fake_slack() -> Iterator[FakeSlack]:
     with fake_slack_server() as fake:
         yield fake
-
-
-@contextmanager
-def browser(origin: str) -> Iterator[StaffBrowser]:
-    staff = StaffBrowser(origin)
-    try:
-        yield staff
-    finally:
-        staff.close()
 
 
 def _deliver(outbox: Outbox) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from bot.loopback import Rerouted
+from tests.fakes.sse import events_of
 from tests.fakes.staff_browser import PUBLIC, StaffBrowser
 
 
@@ -41,19 +42,9 @@ class ConsoleEvents:
                 self.opened.set()
                 if response.status_code != 200:
                     return
-                fields: dict[str, str] = {}
-                for line in response.iter_lines():
-                    if line.startswith(":"):
-                        self.comments.append(line)
-                    elif line == "":
-                        if "event" in fields:
-                            self.events.put((fields["event"], json.loads(fields.get("data") or "{}")))
-                        fields = {}
-                    else:
-                        name, _, value = line.partition(":")
-                        fields[name] = value.removeprefix(" ")
-                        if name == "retry":
-                            self.retry = int(fields[name])
+                for fields in events_of(response.iter_lines(), self):
+                    if "event" in fields:
+                        self.events.put((fields["event"], json.loads(fields.get("data") or "{}")))
         except (httpx.HTTPError, RuntimeError):
             pass
         finally:

@@ -6,9 +6,34 @@ import json
 import queue
 import threading
 import time
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol
 
 import httpx
+
+
+class Reader(Protocol):
+    """What a stream reader keeps besides its events: the comments (keep-alives) and the retry it was told."""
+
+    comments: list[str]
+    retry: int | None
+
+
+def events_of(lines: Iterable[str], reader: Reader) -> Iterator[dict[str, str]]:
+    """Each event's fields as an EventSource parses them (blank line ends an event; ':' lines are comments)."""
+    fields: dict[str, str] = {}
+    for line in lines:
+        if line.startswith(":"):
+            reader.comments.append(line)
+        elif line == "":
+            if fields:
+                yield fields
+            fields = {}
+        else:
+            name, _, value = line.partition(":")
+            fields[name] = value.removeprefix(" ")
+            if name == "retry":
+                reader.retry = int(fields[name])
 
 
 class EventStream:
@@ -32,21 +57,11 @@ class EventStream:
             with self._client.stream("GET", self._url, params=self._params, headers=self._headers) as response:
                 self.status = response.status_code
                 self.opened.set()
-                fields: dict[str, str] = {}
-                for line in response.iter_lines():
-                    if line.startswith(":"):
-                        self.comments.append(line)
-                    elif line == "":
-                        if fields.get("event") == "message":
-                            message = json.loads(fields["data"])
-                            assert int(fields["id"]) == message["id"], "the event id is the message id"
-                            self.events.put((time.monotonic(), message))
-                        fields = {}
-                    else:
-                        name, _, value = line.partition(":")
-                        fields[name] = value.removeprefix(" ")
-                        if name == "retry":
-                            self.retry = int(fields[name])
+                for fields in events_of(response.iter_lines(), self):
+                    if fields.get("event") == "message":
+                        message = json.loads(fields["data"])
+                        assert int(fields["id"]) == message["id"], "the event id is the message id"
+                        self.events.put((time.monotonic(), message))
         except (httpx.HTTPError, RuntimeError):
             pass
         finally:

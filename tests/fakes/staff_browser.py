@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 
@@ -46,3 +48,13 @@ class StaffBrowser:
 
     def act(self, conversation_id: int, action: str, **fields: str) -> httpx.Response:
         return self.http.post(f"/console/c/{conversation_id}/{action}", data={**self.form(conversation_id), **fields})
+
+
+@contextmanager
+def staff_browser(origin: str) -> Iterator[StaffBrowser]:
+    """A member of staff's browser for the length of a `with`, closed after."""
+    staff = StaffBrowser(origin)
+    try:
+        yield staff
+    finally:
+        staff.close()
