@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -108,3 +109,11 @@ class Shots:
 
     def path(self, name: str) -> str | None:
         return str(self.directory / f"{name}.png") if self.directory else None
+
+
+def launched_chromium() -> Iterator[Browser]:
+    """Debian's Chromium under Playwright, for a module's fixture (`yield from launched_chromium()`)."""
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

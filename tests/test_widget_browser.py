@@ -13,9 +13,9 @@ import pytest
 
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
 
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, expect  # noqa: E402
 
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, Server, Shots, browser_reason, run_server  # noqa: E402
+from tests.browser_support import Server, Shots, browser_reason, launched_chromium, run_server  # noqa: E402
 
 REASON = browser_reason()
 # One xdist worker for the module: one server and one browser, not one per worker.
@@ -35,10 +35,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    yield from launched_chromium()
 
 
 @pytest.fixture
