@@ -13,6 +13,7 @@ from typing import Final
 
 from rapidfuzz.distance import OSA
 
+from bot.understanding.glossary import glossary
 from bot.understanding.markets import AMAZON_DOMAIN_RE, AMAZON_TLDS, BARE_TLD_RE, NAME_RE
 
 # Text past this many characters is not read: a real question is never that long, and it keeps
@@ -236,11 +237,13 @@ def _wait_marker(text: str) -> str:
 def normalize(text: str) -> str:
     """Lower-cased, canonical text the model sees (expects `clean`ed input, accepts any)."""
     text = text.lower()
+    market = NAME_RE.search(text) or AMAZON_DOMAIN_RE.search(text) or BARE_TLD_RE.search(text)
+    words_of = glossary()
+    text = words_of.translate_text(text)
     for pattern, repl in _CANON:
         text = pattern.sub(repl, text)
-    words = [_SLANG.get(w, w) for w in _WORD_RE.findall(text)]
+    words = [words_of.translate_word(_SLANG.get(w, w)) for w in _WORD_RE.findall(text)]
     out = " ".join(words)
-    market = NAME_RE.search(text) or AMAZON_DOMAIN_RE.search(text) or BARE_TLD_RE.search(text)
     # Markers are spelt with "_", which user words never contain after normalising, so their
     # character n-grams cannot collide with what a customer types ("zzz", "qwerty").
     return out + _wait_marker(out) + (" _marketplace_" if market else "")
