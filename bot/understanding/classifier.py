@@ -50,6 +50,10 @@ _CLAUSE_MIN: Final = 0.50
 _JUMP_MIN: Final = 0.90
 # A clause topic as important as the main one, and this sure, is ordered with it by position.
 _PEER_MIN: Final = 0.70
+# The message without its greetings and context statements decides the main topic only when this sure;
+# less sure, the surest of it, the message without greetings and the whole message decides ("our stores
+# are Britain, Deutschland and Oz, how many links do I need" is about regions, not "how many").
+_VIEW_MIN: Final = 0.80
 
 
 @dataclass(frozen=True)
@@ -179,13 +183,13 @@ class Classifier:
         content = [c for c in parts if not self._is_pleasantry(c)]
         core = [c for c in content if not self._is_context(c)]
         views: list[list[_Clause]] = [v for v in (core, content) if v and len(v) < len(parts)]
-        # the first view sure of a real topic decides; failing that, the surest real one; else all
+        # the first view sure (_VIEW_MIN) of a real topic decides; failing that, the surest real one; else all
         scored: list[tuple[str, NDArray[np.float64]]] = []
         for view in [*views, parts]:
             text_of_view = " ".join(normalize(c.text) for c in view) if view is not parts else normalize(cleaned)
             view_probs = self.probabilities(text_of_view)
             scored.append((text_of_view, view_probs))
-            if self._topics[int(view_probs.argmax())] not in _VAGUE and float(view_probs.max()) >= _CLAUSE_MIN:
+            if self._topics[int(view_probs.argmax())] not in _VAGUE and float(view_probs.max()) >= _VIEW_MIN:
                 break
         real_views = [v for v in scored if self._topics[int(v[1].argmax())] not in _VAGUE]
         whole, probs = max(real_views, key=lambda v: float(v[1].max())) if real_views else scored[-1]
