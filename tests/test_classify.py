@@ -395,6 +395,17 @@ def test_words_of_other_languages_are_understood(classifier: Classifier, text: s
     assert classifier.understand(text).topics[0] is topic
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hallo, wie lange dauert die Synchronisierung und was kostet ein weiterer Marktplatz?",
+        "同步需要多长时间。另外，每个站点单独收费吗",
+    ],
+)
+def test_two_questions_in_another_language_are_both_answered(classifier: Classifier, text: str) -> None:
+    assert set(classifier.understand(text).topics) == {Topic.SYNC_STATUS, Topic.BILLING}
+
+
 # --------------------------------------------------------------------------------------------
 # Robustness
 

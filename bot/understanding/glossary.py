@@ -24,7 +24,8 @@ from functools import cache
 from typing import Final
 
 _TABLE: Final = """
-connect = verbinden verbinde verbindet verbunden verbindung verknupfen verknupft anbinden conectar conecto conectado
+connect = verbinden verbinde verbindet verbunden verbindung verknupfen verknupft anbinden conectar conecto
+    conectado
     conectada conectamos conectarlo conecte conexion vincular vinculo vinculado vinculamos connecter connecte connectez
     connectons connexion relier lier collegare collego collegato collegata collegati colleghiamo collegamento
     ricollegare jodna jodne jod 连接 绑定 关联 接続 連携 リンク
@@ -37,8 +38,10 @@ when = wann cuando quand quando kab 什么时候 いつ quando
 why = warum pourquoi perche kyun kyon 为什么 なぜ
 which = welche welcher welches cual quel quelle quale kaun kaunsa 哪个 哪种 どちら どの
 can = kann konnen kannst puedo podemos puede puedes peux pouvons peut posso possiamo puo sakta sakte 可以 できます
-want = mochte mochten quiero queremos veux voulons voudrais voglio vorrei vogliamo chahta chahte 想 したい quero queremos
-need = brauche brauchen benotige benotigen necesito necesitamos necesitan necesario besoin faut bisogno 需要 必要 chahiye chahie zaroori preciso precisamos
+want = mochte mochten quiero queremos veux voulons voudrais voglio vorrei vogliamo chahta chahte 想 したい quero
+    queremos
+need = brauche brauchen benotige benotigen necesito necesitamos necesitan necesario besoin faut bisogno 需要 必要
+    chahiye chahie zaroori preciso precisamos
 requirements = voraussetzungen voraussetzung anforderungen requisitos requisito prerequis requisiti 要求 条件
 before = bevor vorher antes avant prima pehle 之前 以前 前に pehle antes
 after = nachdem despues apres dopo baad 之后 以后 后 後
@@ -73,7 +76,8 @@ email = correo courriel 邮件 メール
 verification = bestatigung 确认 verificacion verification verifica 验证 確認
 invite = einladen einladung einlade invitar invitacion inviter invitare invito 邀请 招待 convidar convite
 colleague = kollege kollegin kollegen companero companera colega collegue collega colleghi 同事 同僚
-received = bekomme bekommen erhalten angekommen recibo recibi recibido llega llegado recois recu ricevo ricevuto recebi recebido chegou
+received = bekomme bekommen erhalten angekommen recibo recibi recibido llega llegado recois recu ricevo
+    ricevuto recebi recebido chegou
     arriva mila 收到 届
 forgot = vergessen olvide olvidado oublie dimenticato bhool bhul 忘记 忘れ
 access = zugang zugriff acceso acces accesso 访问 アクセス
@@ -96,7 +100,8 @@ console = 后台 コンソール konsole consola
 tool = werkzeug herramienta outil strumento 工具 ツール
 old = alte alten alter anterior ancien ancienne vecchio precedente purana 旧
 remove = entfernen quitar quito retirer rimuovere togliere hatana hatao 移除 撤销 取り消
-delete = loschen losche geloscht eliminar elimino borrar supprimer supprime cancellare eliminare 删除 削除 excluir apagar
+delete = loschen losche geloscht eliminar elimino borrar supprimer supprime cancellare eliminare 删除 削除 excluir
+    apagar
 cancel = kundigen cancelar annuler resilier annullare 取消 キャンセル 解約
 pause = pausieren pausar 暂停 一時停止
 advertising = werbung werbeanzeigen publicidad anuncios publicite pubblicita annunci vigyapan 广告 広告 anuncios

@@ -250,12 +250,18 @@ def normalize(text: str) -> str:
 
 
 _SPLIT_RE: Final = re.compile(
-    r"[?!]+|\.(?=\s|$)|;|\n|\band also\b|\balso\b|\bplus\b|\bbtw\b|\badditionally\b"
+    r"[?!]+|\.(?=\s|$)|。|;|\n|\band also\b|\balso\b|\bplus\b|\bbtw\b|\badditionally\b"
     r"|\banother question\b|\bsecond question\b|\band one more thing\b"
     # "how long is the sync, what does it cost and is it safe": a comma or "and" before a new
     # question (not "view and edit", not "UK, DE and FR")
     r"|(?:,\s*and|,|\s+and)\s+(?=(?:how|what|what's|whats|is|do|does|can|could|where|who|why|which|will"
-    r"|should|are|when|i need|we need)\b)",
+    r"|should|are|when|i need|we need)\b)"
+    # the same in the other languages customers write in: "und was kostet", "y cuánto", "et combien", "e quanto",
+    # "aur kitna"; "außerdem", "además", "inoltre", "还有", "另外", "それと": also
+    r"|(?:,\s*|\s+)(?:und|y|et|e|aur)\s+(?=(?:wie|was|wo|wann|welche\w*|warum|kann|c[oó]mo|qu[eé]|cu[aá]nt\w*|d[oó]nde"
+    r"|cu[aá]ndo|comment|combien|o[uù]|quand|quel\w*|pourquoi|come|quanto|quale|dove|quando|perch[eé]|kaise|kya|kab"
+    r"|kitna|kahan)\b)"
+    r"|\baußerdem\b|\bausserdem\b|\badem[aá]s\b|\binoltre\b|还有|另外|それと|それから",
     re.IGNORECASE,
 )
 
