@@ -98,7 +98,7 @@ agency = agentur agencia agence agenzia 代理公司 代理店 代理 agencia
 client = kunde kunden kundin cliente clientes 客户 クライアント
 console = 后台 コンソール konsole consola
 tool = werkzeug herramienta outil strumento 工具 ツール
-old = alte alten alter anterior ancien ancienne vecchio precedente purana 旧
+old = alte alten anterior ancien ancienne vecchio precedente purana 旧
 remove = entfernen quitar quito retirer rimuovere togliere hatana hatao 移除 撤销 取り消
 delete = loschen losche geloscht eliminar elimino borrar supprimer supprime cancellare eliminare 删除 削除 excluir
     apagar
