@@ -373,8 +373,37 @@ def test_context_sentences_do_not_hide_the_problem(classifier: Classifier) -> No
 
 
 def test_vague_messages_ask_to_clarify(classifier: Classifier) -> None:
-    for text in ("help", "it doesnt work!!!", "hello?", "qwerty", "zzz", "我怎么连接亚马逊账户"):
+    for text in ("help", "it doesnt work!!!", "hello?", "qwerty", "zzz"):
         assert classifier.understand(text).topics[0] is Topic.CLARIFY, text
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("我怎么连接亚马逊账户", Topic.CONNECT_START),
+        ("hi, after the login mein konto is not in the list", Topic.CONNECT_ACCOUNT_NOT_LISTED),
+        ("kaise invite karu my colleague to our workspace", Topic.ACCOUNT_TEAM),
+        ("seit vier tagen verbunden, dashboard still empty", Topic.SYNC_OVERDUE),
+        ("necesito hablar con una persona real please", Topic.HANDOFF_REQUEST),
+        ("we are an agentur, the kunde owns the seller account, who signs in?", Topic.CONNECT_AGENCY),
+        ("la contraseña de amazon, do you see it?", Topic.CONNECT_SECURITY),
+        ("how much it cost per marketplace, the factura is confusing", Topic.BILLING),
+    ],
+)
+def test_words_of_other_languages_are_understood(classifier: Classifier, text: str, topic: Topic) -> None:
+    """Customers mix German, Spanish, Hindi or Chinese words into English, or write in them altogether."""
+    assert classifier.understand(text).topics[0] is topic
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hallo, wie lange dauert die Synchronisierung und was kostet ein weiterer Marktplatz?",
+        "同步需要多长时间。另外，每个站点单独收费吗",
+    ],
+)
+def test_two_questions_in_another_language_are_both_answered(classifier: Classifier, text: str) -> None:
+    assert set(classifier.understand(text).topics) == {Topic.SYNC_STATUS, Topic.BILLING}
 
 
 # --------------------------------------------------------------------------------------------

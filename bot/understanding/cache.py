@@ -35,7 +35,7 @@ log = logging.getLogger("connectbot.understanding")
 CACHE_DIR_ENV: Final = "CONNECTBOT_CACHE_DIR"
 TRAIN_MODULE: Final = "bot.understanding.train"
 # The modules whose code decides what training produces (read as files, never imported here).
-_MODEL_SOURCES: Final = ("train.py", "analyzers.py", "model.py", "text.py", "markets.py", "phrasings.py")
+_MODEL_SOURCES: Final = ("train.py", "analyzers.py", "model.py", "text.py", "glossary.py", "markets.py", "phrasings.py")
 _LIBRARIES: Final = ("scikit-learn", "scipy", "numpy")
 _TRAIN_TIMEOUT_S: Final = 600
 _UNREADABLE: Final = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)

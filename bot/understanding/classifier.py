@@ -50,6 +50,10 @@ _CLAUSE_MIN: Final = 0.50
 _JUMP_MIN: Final = 0.90
 # A clause topic as important as the main one, and this sure, is ordered with it by position.
 _PEER_MIN: Final = 0.70
+# The message without its greetings and context statements decides the main topic only when this sure;
+# less sure, the surest of it, the message without greetings and the whole message decides ("our stores
+# are Britain, Deutschland and Oz, how many links do I need" is about regions, not "how many").
+_VIEW_MIN: Final = 0.80
 
 
 @dataclass(frozen=True)
@@ -179,13 +183,13 @@ class Classifier:
         content = [c for c in parts if not self._is_pleasantry(c)]
         core = [c for c in content if not self._is_context(c)]
         views: list[list[_Clause]] = [v for v in (core, content) if v and len(v) < len(parts)]
-        # the first view sure of a real topic decides; failing that, the surest real one; else all
+        # the first view sure (_VIEW_MIN) of a real topic decides; failing that, the surest real one; else all
         scored: list[tuple[str, NDArray[np.float64]]] = []
         for view in [*views, parts]:
             text_of_view = " ".join(normalize(c.text) for c in view) if view is not parts else normalize(cleaned)
             view_probs = self.probabilities(text_of_view)
             scored.append((text_of_view, view_probs))
-            if self._topics[int(view_probs.argmax())] not in _VAGUE and float(view_probs.max()) >= _CLAUSE_MIN:
+            if self._topics[int(view_probs.argmax())] not in _VAGUE and float(view_probs.max()) >= _VIEW_MIN:
                 break
         real_views = [v for v in scored if self._topics[int(v[1].argmax())] not in _VAGUE]
         whole, probs = max(real_views, key=lambda v: float(v[1].max())) if real_views else scored[-1]
@@ -228,7 +232,7 @@ class Classifier:
                     offer(answer, c_p, (3, _ANSWER_TIER, clause.position), clause.position, statement=True)
                 if answers or c_p < _CLAUSE_MIN or c_top in (Topic.CLARIFY, Topic.OFF_TOPIC):
                     continue
-                if len(clause.text.split()) == 1 and not clause.question:
+                if _word_count(clause.text) == 1 and not clause.question:
                     continue  # "separately, how would I ...": a lone word raises no topic unless asked ("SP-API?")
                 if form and _is_field(clause):
                     continue  # "Company: Acme Ltd", "Campaigns: live": a pasted form's fields are facts, not questions
@@ -237,7 +241,7 @@ class Classifier:
                     continue
                 tier = _PRIORITY.get(c_top, _QUESTION_TIER)
                 # a one- or two-word fragment ("Admin access? Campaigns?") elaborates, never leads
-                leads = tier < main_tier and c_p >= _JUMP_MIN and len(clause.text.split()) >= 3
+                leads = tier < main_tier and c_p >= _JUMP_MIN and _word_count(clause.text) >= 3
                 peer = tier == main_tier and c_p >= _PEER_MIN
                 rank = (1, tier, clause.position) if leads else (2, 0, clause.position) if peer else (
                     3, tier, clause.position)
@@ -339,7 +343,7 @@ class Classifier:
 
     def _is_pleasantry(self, clause: _Clause) -> bool:
         """A greeting, a thanks or a bare "help" next to the real question."""
-        words = len(clause.text.split())
+        words = _word_count(clause.text)
         best = self._topics[int(clause.probs.argmax())]
         if _PLEASANTRY_RE.match(clause.text.lower()):
             # "hi team", "Hi there, I'm Sarah from Acme", "thanks a lot"
@@ -357,6 +361,14 @@ def _is_field(clause: _Clause) -> bool:
 
 
 _CJK_RUN: Final = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]{2,}")
+
+
+def _word_count(text: str) -> int:
+    """Words of a clause; Chinese and Japanese have no spaces, so two characters count as about one word."""
+    words = len(text.split())
+    for run in _CJK_RUN.findall(text):
+        words += len(run) // 2 - 1 if len(run) >= 4 else 0
+    return words
 
 
 def _cjk_pairs(text: str) -> set[str]:

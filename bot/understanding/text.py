@@ -13,6 +13,7 @@ from typing import Final
 
 from rapidfuzz.distance import OSA
 
+from bot.understanding.glossary import glossary
 from bot.understanding.markets import AMAZON_DOMAIN_RE, AMAZON_TLDS, BARE_TLD_RE, NAME_RE
 
 # Text past this many characters is not read: a real question is never that long, and it keeps
@@ -236,23 +237,31 @@ def _wait_marker(text: str) -> str:
 def normalize(text: str) -> str:
     """Lower-cased, canonical text the model sees (expects `clean`ed input, accepts any)."""
     text = text.lower()
+    market = NAME_RE.search(text) or AMAZON_DOMAIN_RE.search(text) or BARE_TLD_RE.search(text)
+    words_of = glossary()
+    text = words_of.translate_text(text)
     for pattern, repl in _CANON:
         text = pattern.sub(repl, text)
-    words = [_SLANG.get(w, w) for w in _WORD_RE.findall(text)]
+    words = [words_of.translate_word(_SLANG.get(w, w)) for w in _WORD_RE.findall(text)]
     out = " ".join(words)
-    market = NAME_RE.search(text) or AMAZON_DOMAIN_RE.search(text) or BARE_TLD_RE.search(text)
     # Markers are spelt with "_", which user words never contain after normalising, so their
     # character n-grams cannot collide with what a customer types ("zzz", "qwerty").
     return out + _wait_marker(out) + (" _marketplace_" if market else "")
 
 
 _SPLIT_RE: Final = re.compile(
-    r"[?!]+|\.(?=\s|$)|;|\n|\band also\b|\balso\b|\bplus\b|\bbtw\b|\badditionally\b"
+    r"[?!]+|\.(?=\s|$)|。|;|\n|\band also\b|\balso\b|\bplus\b|\bbtw\b|\badditionally\b"
     r"|\banother question\b|\bsecond question\b|\band one more thing\b"
     # "how long is the sync, what does it cost and is it safe": a comma or "and" before a new
     # question (not "view and edit", not "UK, DE and FR")
     r"|(?:,\s*and|,|\s+and)\s+(?=(?:how|what|what's|whats|is|do|does|can|could|where|who|why|which|will"
-    r"|should|are|when|i need|we need)\b)",
+    r"|should|are|when|i need|we need)\b)"
+    # the same in the other languages customers write in: "und was kostet", "y cuánto", "et combien", "e quanto",
+    # "aur kitna"; "außerdem", "además", "inoltre", "还有", "另外", "それと": also
+    r"|(?:,\s*|\s+)(?:und|y|et|e|aur)\s+(?=(?:wie|was|wo|wann|welche\w*|warum|kann|c[oó]mo|qu[eé]|cu[aá]nt\w*|d[oó]nde"
+    r"|cu[aá]ndo|comment|combien|o[uù]|quand|quel\w*|pourquoi|come|quanto|quale|dove|quando|perch[eé]|kaise|kya|kab"
+    r"|kitna|kahan)\b)"
+    r"|\baußerdem\b|\bausserdem\b|\badem[aá]s\b|\binoltre\b|还有|另外|それと|それから",
     re.IGNORECASE,
 )
 

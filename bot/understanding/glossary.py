@@ -1,0 +1,241 @@
+"""Words of other languages -> the English words the phrasings use, before the model reads them.
+
+Customers write in German, Spanish, French, Italian, romanised Hindi, Chinese or Japanese, or
+mix a few of those words into English ("mein konto not showing after login"). The phrasings
+cannot hold every language for every topic, but the topics turn on a few hundred domain words
+(connect, account, data, invite, delete, permissions...). Translating those words makes a
+German or code-switched message read like the English phrasings the model was trained on, so
+one English example teaches every language. Training and serving both pass through `normalize`,
+so the model never sees the untranslated forms.
+
+Table format, one English meaning per line: `english = form form ...` (an indented line goes on).
+A form ending in `*` is a stem (any word starting with it); `_` joins the words of a phrase; a form
+in Chinese or Japanese script is replaced wherever it occurs (those scripts have no spaces). A word
+is looked up as typed, then without accents, so a form written without them ("loschen") matches
+both spellings, and one written with them ("marché", not the French "marche" of "ça marche") only that.
+A form that is also a common English word ("was", "come", "die", "due") is left out on purpose.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+from typing import Final
+
+_TABLE: Final = """
+connect = verbinden verbinde verbindet verbunden verbindung verknupfen verknupft anbinden conectar conecto
+    conectado
+    conectada conectamos conectarlo conecte conexion vincular vinculo vinculado vinculamos connecter connecte connectez
+    connectons connexion relier lier collegare collego collegato collegata collegati colleghiamo collegamento
+    ricollegare jodna jodne jod 连接 绑定 关联 接続 連携 リンク
+account = konto konten kontos cuenta cuentas compte comptes khata 账户 账号 帐号 帐户 アカウント conta contas
+amazon = 亚马逊 アマゾン
+how = wie como comment kaise kese 怎么 如何 怎样 どうやって どうすれば どうやったら kaisa kaise
+what = quoi cosa kya 什么 何
+where = wo donde kahan kahaan 哪里 在哪 どこ onde
+when = wann cuando quand quando kab 什么时候 いつ quando
+why = warum pourquoi perche kyun kyon 为什么 なぜ
+which = welche welcher welches cual quel quelle quale kaun kaunsa 哪个 哪种 どちら どの
+can = kann konnen kannst puedo podemos puede puedes peux pouvons peut posso possiamo puo sakta sakte 可以 できます
+want = mochte mochten quiero queremos veux voulons voudrais voglio vorrei vogliamo chahta chahte 想 したい quero
+    queremos
+need = brauche brauchen benotige benotigen necesito necesitamos necesitan necesario besoin faut bisogno 需要 必要
+    chahiye chahie zaroori preciso precisamos
+requirements = voraussetzungen voraussetzung anforderungen requisitos requisito prerequis requisiti 要求 条件
+before = bevor vorher antes avant prima pehle 之前 以前 前に pehle antes
+after = nachdem despues apres dopo baad 之后 以后 后 後
+already = schon bereits deja gia 已经 すでに もう
+still = noch immer todavia aun toujours encore ancora abhi 还是 仍然 依然 まだ ainda
+not = nicht kein keine keinen keiner pas nahi nahin 不 没有 没 ない ません
+never = nie niemals nunca jamais kabhi 从来没有 从来 ことがありません
+nothing = nichts nada rien niente kuch 什么都没有
+since = seit depuis desde hace 以来
+three = drei tres trois tre teen 三
+two = zwei dos deux 两 二
+four = vier cuatro quatre quattro chaar 四
+five = funf cinco cinq cinque paanch 五
+days = tage tagen dias jours giorni 天 dias
+hours = stunden horas heures ghante 小时 時間
+week = woche semana semaine settimana hafte 星期 週間
+yesterday = gestern ayer ieri 昨天 昨日
+today = heute hoy oggi aaj 今天 今日
+data = daten datos donnees dati 数据 データ dados
+sync = synchronisierung synchronisiert synchronisieren sincronizacion sincronizar synchronisation sincronizzazione
+    sincronizzare 同步 同期
+how long = wie_lange cuanto_tiempo combien_de_temps quanto_tempo kitna_time kitna_samay 多长时间 多久 どのくらい
+empty = leer leere vacia vacio vide vuota vuoto khali 空 空白 vazio vazia
+show = angezeigt anzeigen erscheint aparece aparecen apparait affiche appare dikh dikhta dikhai dikhta 显示 表示
+see = sehen seht sieht sehe voir vedere vedo dekh 看到 見え
+list = liste lista 列表 一覧 suchi
+login = anmelden anmeldung angemeldet einloggen eingeloggt iniciar_sesion accedi 登录 登陆 ログイン サインイン entrar
+code = codigo codice 验证码 コード
+password = passwort contrasena mot_de_passe 密码 パスワード senha
+verification email = bestatigungsmail bestatigungsemail
+email = correo courriel 邮件 メール
+verification = bestatigung 确认 verificacion verification verifica 验证 確認
+invite = einladen einladung einlade invitar invitacion inviter invitare invito 邀请 招待 convidar convite
+colleague = kollege kollegin kollegen companero companera colega collegue collega colleghi 同事 同僚
+received = bekomme bekommen erhalten angekommen recibo recibi recibido llega llegado recois recu ricevo
+    ricevuto recebi recebido chegou
+    arriva mila 收到 届
+forgot = vergessen olvide olvidado oublie dimenticato bhool bhul 忘记 忘れ
+access = zugang zugriff acceso acces accesso 访问 アクセス
+permissions = berechtigung berechtigungen rechte permisos permiso droits autorisations permessi 权限 権限
+view permissions = leserechte leserecht
+edit permissions = bearbeitungsrechte schreibrechte
+viewer = betrachter lector lecteur visualizzatore 查看者 閲覧者
+view = lesen ver 查看 閲覧
+edit = bearbeiten editar modificar modifier modifica modificare 编辑 編集
+admin = administrator administrador administrateur amministratore 管理员 管理者
+manage = 管理
+recognise = erkennt erkennen reconoce reconnait riconosce 认 認識
+safe = sicher sicherheit seguro segura securise sicuro sicurezza 安全
+error = fehler fehlermeldung erreur errore 错误 出错 エラー erro
+window = fenster ventana fenetre finestra 窗口 ウィンドウ
+screen = bildschirm pantalla ecran schermo 画面 页面
+agency = agentur agencia agence agenzia 代理公司 代理店 代理 agencia
+client = kunde kunden kundin cliente clientes 客户 クライアント
+console = 后台 コンソール konsole consola
+tool = werkzeug herramienta outil strumento 工具 ツール
+old = alte alten anterior ancien ancienne vecchio precedente purana 旧
+remove = entfernen quitar quito retirer rimuovere togliere hatana hatao 移除 撤销 取り消
+delete = loschen losche geloscht eliminar elimino borrar supprimer supprime cancellare eliminare 删除 削除 excluir
+    apagar
+cancel = kundigen cancelar annuler resilier annullare 取消 キャンセル 解約
+pause = pausieren pausar 暂停 一時停止
+advertising = werbung werbeanzeigen publicidad anuncios publicite pubblicita annunci vigyapan 广告 広告 anuncios
+campaigns = kampagne kampagnen campana campanas campagne campagnes campagna キャンペーン campanhas
+active = aktiv aktive aktiven activa activas activo actif actifs attiva attive attivo
+person = mensch menschen humain insaan aadmi 人工 担当者 真人
+talk = sprechen reden hablar parler parlare baat 说话 話し
+red = rot roter rote roten rojo rouge rosso laal 红 赤い
+dot = punkt punto 点
+product = produkt produkte producto productos produit produits prodotto prodotti 商品 产品
+mean = bedeutet bedeutung significa signifie matlab 意思 意味
+seller = verkaufer vendedor vendeur venditore 卖家 セラー
+vendor = lieferant anbieter proveedor fournisseur fornitore 供应商 ベンダー fornecedor
+difference = unterschied diferencia difference differenza antar farak 区别 違い
+organization = organisation organizacion organizzazione 组织 組織
+create = erstellen erstelle crear creer creare 创建 作成
+add = hinzufugen fuge_hinzu anadir anado agregar agrego ajouter aggiungere aggiungo 添加 追加
+another = weiteren weitere weiteres zusatzlich otro otra autre supplementaire altro altra 另一个 另外 もう一つ
+several = mehrere varias varios plusieurs diversi multipli 多个 複数
+group = gruppieren gruppiere agrupar agrupo regrouper raggruppare 放在一起 まとめ
+button = schaltflache knopf boton bouton pulsante 按钮 ボタン
+cost = kostet kosten cuesta cuestan coste costo precio coute prix costa prezzo paisa 多少钱 费用 料金 custa custo
+billed = abgerechnet rechnung factura facturado cobra cobran facture fatturato fattura 收费 請求
+marketplace = marktplatz marktplatze mercado marché marchés mercato 站点 マーケットプレイス
+each = jeden jede cada chaque ogni 每
+month = monat mes mois mese mahina 每月
+pay = bezahlen zahlen pagar payer pagare 付费 支付
+help = hilfe ayuda aide aiuto madad 帮助 助けて ajuda
+works = funktioniert funciona fonctionne funziona
+not working = 不行 不能用 用不了
+problem = problema probleme 问题 問題
+fails = fehlgeschlagen scheitert falla fallo echoue echec fallisce fallito 失败 失敗
+region = region regione 地区 地域
+start = anfangen beginnen empezar comenzar empiezo commencer demarrer iniziare inizio inizia shuru 开始 始め
+first = erste ersten primera premiere primo pehli 第一 初めて
+step = schritt paso etape passo 步骤
+dashboard = armaturenbrett tablero tableau_de_bord cruscotto 仪表板 ダッシュボード
+loading = ladt cargando chargement caricamento 加载 読み込み
+my = mein meine meinen mi mis mon ma mio mia mera meri 我的
+we = wir nosotros nous noi hum 我们 私たち
+i = ich je io 我 私
+is = ist hai 是
+"""
+
+_NUMERALS: Final = {"一": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "十": "10"}
+# "三天", "3日", "两周": a count of days, hours or weeks in Chinese or Japanese, read as "3 days"
+_CJK_DURATION_RE: Final = re.compile(r"([0-9一二两三四五六七十]+)\s*(?:个)?(天|日間|日|小时|時間|周|週間|星期)")
+_CJK_UNITS: Final = {"天": "days", "日間": "days", "日": "days", "小时": "hours", "時間": "hours",
+                     "周": "weeks", "週間": "weeks", "星期": "weeks"}  # fmt: skip
+_CJK_CHAR_RE: Final = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+def strip_accents(word: str) -> str:
+    """ "lösche" -> "losche", "sesión" -> "sesion": how the table spells its forms."""
+    decomposed = unicodedata.normalize("NFD", word)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("ß", "ss")
+
+
+class _Glossary:
+    def __init__(self, table: str) -> None:
+        self.words: dict[str, str] = {}
+        self.stems: list[tuple[str, str]] = []
+        phrases: dict[str, str] = {}
+        scripts: dict[str, str] = {}
+        for english, forms in _entries(table):
+            for form in forms:
+                if _CJK_CHAR_RE.search(form):
+                    scripts.setdefault(form, english)
+                elif "_" in form:
+                    phrases.setdefault(form.replace("_", " "), english)
+                elif form.endswith("*"):
+                    self.stems.append((form[:-1], english))
+                else:
+                    self.words.setdefault(form, english)
+        self.phrase_re = _alternation(phrases, r"\b(?:", r")\b")
+        self.phrases = phrases
+        self.script_re = _alternation(scripts, "(?:", ")")
+        self.scripts = scripts
+
+    def translate_text(self, text: str) -> str:
+        """Phrases and Chinese or Japanese words in lower-cased text -> English words, spaced apart."""
+        if _CJK_CHAR_RE.search(text):
+            text = _CJK_DURATION_RE.sub(_duration, text)
+            if self.script_re is not None:
+                text = self.script_re.sub(lambda m: f" {self.scripts[m.group(0)]} ", text)
+        if self.phrase_re is not None:
+            plain = strip_accents(text) if not text.isascii() else text
+            if self.phrase_re.search(plain):
+                text = self.phrase_re.sub(lambda m: f" {self.phrases[m.group(0)]} ", plain)
+        return text
+
+    def translate_word(self, word: str) -> str:
+        found = self.words.get(word)
+        if found is None and not word.isascii():
+            found = self.words.get(strip_accents(word))
+        if found is None:
+            for stem, english in self.stems:
+                if word.startswith(stem):
+                    return english
+            return word
+        return found
+
+
+def _entries(table: str) -> list[tuple[str, list[str]]]:
+    """(english, forms) of every entry; an indented line continues the entry above it."""
+    entries: list[tuple[str, list[str]]] = []
+    for line in table.splitlines():
+        if not line.strip():
+            continue
+        if line.startswith(" ") and entries:
+            entries[-1][1].extend(_forms(line))
+            continue
+        english, _, forms = line.partition(" = ")
+        entries.append((english.strip(), _forms(forms)))
+    return entries
+
+
+def _forms(text: str) -> list[str]:
+    return text.split()
+
+
+def _alternation(forms: dict[str, str], before: str, after: str) -> re.Pattern[str] | None:
+    if not forms:
+        return None
+    ordered = sorted(forms, key=len, reverse=True)  # the longest form wins: 验证码 before 验证
+    return re.compile(before + "|".join(re.escape(f) for f in ordered) + after)
+
+
+def _duration(match: re.Match[str]) -> str:
+    count = "".join(_NUMERALS.get(ch, ch) for ch in match.group(1))
+    return f" {count} {_CJK_UNITS[match.group(2)]} "
+
+
+@cache
+def glossary() -> _Glossary:
+    """The table, parsed once, on first use."""
+    return _Glossary(_TABLE)
