@@ -43,6 +43,19 @@ def asks_about_region(text: str) -> bool:
     return bool(_ASKS_REGION.search(low)) and bool(_QUESTION.search(low))
 
 
+# The words of a region question are endless ("with one login", "under the same account", "one go"), so the
+# model's reading counts too: a question it is this sure is about regions is one, whatever its words.
+REGION_QUESTION_ABOVE: Final = 0.8
+
+
+def _region_is_the_question(text: str, heard: Understanding) -> bool:
+    if not heard.candidates or not heard.slots.marketplaces:
+        return False
+    topic, confidence = heard.candidates[0]
+    sure = topic is Topic.CONNECT_REGION and confidence >= REGION_QUESTION_ABOVE
+    return sure and bool(_QUESTION.search(text.lower()))
+
+
 def asks_about_type(text: str) -> bool:
     return bool(_ASKS_TYPE.search(text.lower()))
 
@@ -71,7 +84,7 @@ def stated_topics(text: str, heard: Understanding) -> set[Topic]:
     stated: set[Topic] = set()
     if not asks_about_type(text):
         stated.add(Topic.CONNECT_ACCOUNT_TYPE)
-    if not asks_about_region(text):
+    if not asks_about_region(text) and not _region_is_the_question(text, heard):
         stated.add(Topic.CONNECT_REGION)
     if heard.slots.advertised and "?" not in text:
         stated.add(Topic.PREREQ_ADVERTISING)

@@ -64,3 +64,14 @@ def test_the_bench_scores_the_bots_first_reply(classifier: Classifier) -> None:
     assert report.rows == 4 and report.first_correct == 3
     assert [m.text for m in report.misses] == ["how do I connect?"]
     assert report.multi_rows == 1 and report.multi_recall == 1.0
+
+
+def test_a_region_question_in_words_no_pattern_lists_is_answered_before_the_journey(classifier: Classifier) -> None:
+    """'with one login' is in no list of region words; the model's sure reading makes it a question all the same,
+    while a marketplace only stated on the way to connecting still starts the journey without a region answer."""
+    rows: list[dict[str, object]] = [
+        {"text": "can I connect Mexico and Canada with one login", "topics": ["connect.region"]},
+        {"text": "we sell on amazon.de and .fr, let's connect", "topics": ["connect.start"]},
+    ]
+    report = first_replies(classifier, rows)
+    assert report.first_correct == 2, [m.text for m in report.misses]
