@@ -15,8 +15,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.local_http import serving_on_a_free_port
 
 
 @dataclass(frozen=True)
@@ -106,15 +108,9 @@ def running_chat_model() -> Iterator[FakeChatModel]:
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    try:
-        yield fake
-    finally:
-        fake.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving_on_a_free_port(Handler) as origin:
+        fake.url = f"{origin}/v1"
+        try:
+            yield fake
+        finally:
+            fake.release.set()  # a slow answer still trickling out stops, so the server can shut down

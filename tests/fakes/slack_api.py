@@ -17,9 +17,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.local_http import serving_on_a_free_port
 
 BOT_USER = "UBOT00001"
 BOT_ID = "BBOT00001"
@@ -211,17 +213,9 @@ def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def fake_slack_server() -> Iterator[FakeSlack]:
     fake = FakeSlack()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    server.daemon_threads = True
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/api/"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving_on_a_free_port(_handler(fake)) as origin:
+        fake.url = f"{origin}/api/"
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def main() -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.local_http import serving_on_a_free_port
 
 _PATH = re.compile(r"^/api/connections/(\d+)/sync$")
 
@@ -50,12 +51,6 @@ def sync_platform() -> Iterator[SyncPlatform]:
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  quiet test output
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    platform.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving_on_a_free_port(Handler) as origin:
+        platform.url = origin
         yield platform
-    finally:
-        server.shutdown()
-        server.server_close()
