@@ -75,8 +75,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None, tokens: To
     except OperationalError as exc:
         raise StartupError(f"cannot reach the database ({_safe_url(settings.database_url)}): "
                            f"{str(exc.orig).strip().splitlines()[0]}") from None
-    engine = Engine(db, runner or build_runner(settings), classifier or Classifier(default_phrasings_dir()),
-                    clock or SystemClock(), settings, tokens)
+    classifier = classifier or Classifier(default_phrasings_dir(), abstain_margin=settings.abstain_margin)
+    engine = Engine(db, runner or build_runner(settings), classifier, clock or SystemClock(), settings, tokens)
     return Services(settings=settings, db=db, engine=engine, clock=engine.clock, vault=vault)
 
 

@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.cases.hours import BusinessHours
 from bot.cases.policy import parse_routes
 from bot.clock import parse_duration
+from bot.understanding.classifier import ABSTAIN_MARGIN
 
 
 class Settings(BaseSettings):
@@ -148,6 +149,10 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout_seconds: float = 3.0
     llm_consult_below: float = 0.6
+    # A one-question message whose two likeliest topics are closer than this gets "is this about X, or Y?"
+    # instead of a guess (bot/which_of.py). 0 turns it off: the default, because on customers' own text no
+    # margin's questions replaced more wrong guesses than right ones (bot/understanding/classifier.py).
+    abstain_margin: float = ABSTAIN_MARGIN
 
     @field_validator("case_sla", "link_nudge_after", "sync_stall_after", "sync_simulated_duration")
     @classmethod
@@ -171,7 +176,7 @@ class Settings(BaseSettings):
             raise ValueError("must be more than 0 and at most 10 seconds")
         return value
 
-    @field_validator("llm_consult_below")
+    @field_validator("llm_consult_below", "abstain_margin")
     @classmethod
     def _llm_threshold(cls, value: float) -> float:
         if not 0 <= value <= 1:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from bot.amazon.links import seeded_tokens
+from bot.app import build_services
 from bot.bench.understanding import Abstainable, abstention_curve, tune_margin
 from bot.classify import Slots, Understanding, extract_slots
+from bot.clock import ManualClock
+from bot.config import load_settings
 from bot.runner import Outcome, Runner
-from bot.types import Audience, Inbound, InboundKind, Topic
+from bot.types import Audience, Channel, ConversationKey, Inbound, InboundKind, Topic
 from bot.which_of import button, picked
 from flows.journey import Journey
 
@@ -83,6 +88,24 @@ def test_the_margin_is_set_where_abstentions_replace_wrong_guesses() -> None:
     outcomes = [Abstainable(False, 0.05), Abstainable(False, 0.12), Abstainable(True, 0.18),
                 Abstainable(True, 0.33), Abstainable(True, 0.41), Abstainable(True, None)]
     assert abstention_curve(outcomes, 0.15) == (2 / 6, 1.0, 1.0)
-    # at 0.10 and 0.15 every abstention replaces a wrong guess, wider ones also replace right ones
-    assert tune_margin(outcomes) == 0.15
-    assert tune_margin(outcomes, least_rate=0.9) == 0.0  # no margin abstains on 90%: abstention off
+    # up to 0.40 at least half the abstentions replace a wrong guess; at 0.45 two of five do
+    assert tune_margin([outcomes]) == 0.40
+    # customers' own text where the first abstention replaces a right guess keeps the margin at 0.05
+    assert tune_margin([outcomes, [Abstainable(True, 0.08), Abstainable(False, 0.30)]]) == 0.05
+    assert tune_margin([[Abstainable(True, 0.01)]]) == 0.0  # abstaining at all replaces a right guess: off
+
+
+@pytest.mark.parametrize(("margin", "first"), [(None, Topic.PREREQ_PERMISSIONS), ("0.35", Topic.CLARIFY)])
+def test_the_service_asks_which_of_two_only_when_a_margin_is_set(
+        margin: str | None, first: Topic, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if margin is not None:
+        monkeypatch.setenv("ABSTAIN_MARGIN", margin)
+    services = build_services(load_settings(database_url=f"sqlite:///{tmp_path / 'w.db'}",
+                                            token_key_file=str(tmp_path / "token.key")),
+                              clock=ManualClock(), tokens=seeded_tokens())
+    try:
+        key = ConversationKey(Channel.WEBCHAT, "acme", "u1")
+        result = services.engine.handle(key, Inbound(InboundKind.SAY, "k1", text="the access topic"))
+    finally:
+        services.db.dispose()
+    assert [m.topic for m in result.messages if m.audience == Audience.CUSTOMER][0] is first

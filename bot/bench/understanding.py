@@ -309,12 +309,21 @@ def row_outcomes(rows: list[dict[str, object]]) -> list[Abstainable]:
     return outcomes
 
 
-def tune_margin(outcomes: Sequence[Abstainable], least_rate: float = 0.01) -> float:
-    """The margin (in steps of 0.05) whose abstentions are most often wrong guesses, among those that
-    abstain on at least `least_rate` of the messages; of equals, the widest."""
-    margins = [step / 100 for step in range(5, 55, 5)]
-    fitting = [(abstention_curve(outcomes, m)[1], m) for m in margins if abstention_curve(outcomes, m)[0] >= least_rate]
-    return max(fitting)[1] if fitting else 0.0
+def tune_margin(sources: Sequence[Sequence[Abstainable]], at_least: float = 0.5) -> float:
+    """The widest margin (in steps of 0.05) up to which abstaining beats guessing on every source: at each
+    margin, the abstentions a source makes are wrong guesses at least `at_least` of the time (a source that
+    makes none has no say). 0.0 turns abstention off.
+
+    Under "the first reply is about what was asked" an abstention is never right itself: it only pays when the
+    guess it replaces would have been wrong, so a margin that mostly replaces right guesses costs answers."""
+    widest = 0.0
+    for step in range(5, 55, 5):
+        margin = step / 100
+        curves = [abstention_curve(outcomes, margin) for outcomes in sources]
+        if any(rate > 0 and precision < at_least for rate, precision, _ in curves):
+            break
+        widest = margin
+    return widest
 
 
 def tune(tuning_rows: Path | None = None) -> int:
@@ -332,8 +341,9 @@ def tune(tuning_rows: Path | None = None) -> int:
         for step in range(0, 55, 5):
             rate, precision, rest = abstention_curve(abstainable, step / 100)
             _print(f"  {step / 100:.2f}  {rate:5.1%}  {precision:6.1%}  {rest:6.1%}")
-    _print(f"most precise margin abstaining on >= 1% (both): {tune_margin(sources['both']):.2f}"
-           f" (in use: {ABSTAIN_MARGIN:.2f})")
+    own = [sources[name] for name in sources if name != "both"]
+    _print(f"widest margin whose abstentions are wrong guesses at least half the time on each source:"
+           f" {tune_margin(own):.2f} (in use: {ABSTAIN_MARGIN:.2f})")
     return 0
 
 
