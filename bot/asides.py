@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Final
 import flows
 from bot.knowledge import Article, Knowledge
 from bot.types import Topic
+from bot.understanding.questions import asks
 from flows.base import Ctx, Say
 
 if TYPE_CHECKING:
@@ -26,34 +27,33 @@ _ASKS_REGION: Final = re.compile(
     r"|\bfar east\b|\b(?:na|eu|fe)\b|\bpart of\b|\bbelongs?\b|\bgrouped\b|\bsame (?:login|sign-?in|link)\b"
     r"|\bseparate(?:ly)?\b|\bhow many (?:times|logins|links|sign)|\bwhere do i (?:pick|find|choose|select)\b"
     r"|\bone (?:login|link|sign-?in|connection) (?:or|for)\b|地区|区域|リージョン")
-# "vendor or seller?", "what is 1P", "not sure if we're 1P or 3P", "difference between VC and SC"
+# "vendor or seller?", "what is 1P", "not sure if we're 1P or 3P", "difference between VC and SC",
+# "differenza tra vendor e seller", "can I change the account type", "so are we a vendor"
 _ASKS_TYPE: Final = re.compile(
-    r"\b(?:or|ou|oder|vs\.?|versus|difference|differ|which (?:one|type|account)|what(?:'s| is| does| are)"
+    r"\b(?:or|ou|oder|o|vs\.?|versus|difference|differ|which (?:one|type|account)|what(?:'s| is| does| are)"
     r"|what (?:\w+ )?(?:account )?type|which (?:\w+ )?type|kind of account|type of account"
-    r"|means?|meaning|not sure|unsure|don'?t know|dunno|confused|no idea|wrong (?:type|one)|by mistake)\b")
-
-
-_QUESTION: Final = re.compile(
-    r"\?|^\W*(?:how|what|which|where|is|are|do|does|can|should|must|will|would)\b|\b(?:which|what|where|how many)\b")
+    r"|means?|meaning|not sure|unsure|don'?t know|dunno|confused|no idea|wrong (?:type|one)|by mistake"
+    r"|change (?:the |my |our )?(?:account )?type|should (?:it|we|i|this|that) be|(?:is|are) (?:that|this|it|we|i)"
+    r"(?: an?)? (?:seller|vendor|1p|3p)|unterschied|différence|diferencia|differenza|diferença|verschil|farak|fark"
+    r"|quale tipo|qu[eé] tipo|quel type|welche[rns]? (?:typ|art|konto)|qual tipo|welk type|kaunsa|konsa)\b"
+    r"|区别|區別|違い|どちら|哪个|哪種|哪种")
 
 
 def asks_about_region(text: str) -> bool:
     """A question about regions ("what region do i choose for austrlia"), not only marketplaces named."""
-    low = text.lower()
-    return bool(_ASKS_REGION.search(low)) and bool(_QUESTION.search(low))
+    return bool(_ASKS_REGION.search(text.lower())) and asks(text)
 
 
-# The words of a region question are endless ("with one login", "under the same account", "one go"), so the
-# model's reading counts too: a question it is this sure is about regions is one, whatever its words.
-REGION_QUESTION_ABOVE: Final = 0.8
+# The words of a question are endless ("with one login", "under the same account", "should it be seller"),
+# so the model's reading counts too: a question it is this sure is about regions or the account type is one,
+# whatever its words. A statement beside another question ("we're a seller, how do I connect?") is read as
+# that other topic, so it stays a statement.
+QUESTION_TOPIC_ABOVE: Final = 0.8
 
 
-def _region_is_the_question(text: str, heard: Understanding) -> bool:
-    if not heard.candidates or not heard.slots.marketplaces:
-        return False
-    topic, confidence = heard.candidates[0]
-    sure = topic is Topic.CONNECT_REGION and confidence >= REGION_QUESTION_ABOVE
-    return sure and bool(_QUESTION.search(text.lower()))
+def _model_says_asked(topic: Topic, text: str, heard: Understanding) -> bool:
+    sure = heard.topics[0] is topic and heard.confidence >= QUESTION_TOPIC_ABOVE
+    return sure and topic in heard.questioned
 
 
 def asks_about_type(text: str) -> bool:
@@ -68,7 +68,7 @@ def only_asked(topic: Topic, text: str, heard: Understanding) -> bool:
     report that it is missing, so it is answered without leaving the journey for the fix."""
     if topic not in _STUCK_QUESTIONS or heard.slots.admin is False or heard.slots.advertised is False:
         return False
-    return bool(_QUESTION.search(text.lower())) and not _MISSING.search(text.lower())
+    return asks(text) and not _MISSING.search(text.lower())
 
 
 _MISSING: Final = re.compile(
@@ -82,9 +82,9 @@ def stated_topics(text: str, heard: Understanding) -> set[Topic]:
     only a question or a doubt about them gets an explanation.
     """
     stated: set[Topic] = set()
-    if not asks_about_type(text):
+    if not asks_about_type(text) and not _model_says_asked(Topic.CONNECT_ACCOUNT_TYPE, text, heard):
         stated.add(Topic.CONNECT_ACCOUNT_TYPE)
-    if not asks_about_region(text) and not _region_is_the_question(text, heard):
+    if not asks_about_region(text) and not _model_says_asked(Topic.CONNECT_REGION, text, heard):
         stated.add(Topic.CONNECT_REGION)
     if heard.slots.advertised and "?" not in text:
         stated.add(Topic.PREREQ_ADVERTISING)

@@ -37,7 +37,7 @@ ABSTAIN_MARGIN_OF: dict[str, float] = {"which_of_two_close_topics": 0.35}
 
 EXPECT_KEYS = frozenset({"topic", "topics", "audience", "case", "link_region", "link_count", "text",
                          "choices_include", "no_messages", "error", "conversation", "not_topic",
-                         "topics_in_order"})
+                         "topics_in_order", "first_topic"})
 
 
 @dataclass
@@ -108,6 +108,12 @@ def _topics_in_order(msgs: Messages, want: Any) -> str | None:
     return None if first == sorted(first) else f"answered in the order {said}, not {list(want)}"
 
 
+def _first_topic(msgs: Messages, want: Any) -> str | None:
+    """The first message the customer reads answers this: what the bot is measured on."""
+    said = [m.get("topic") for m in msgs if m.get("audience") == "customer"]
+    return None if said[:1] == [want] else f"the first customer message is about {said[:1] or 'nothing'}, not {want!r}"
+
+
 def _audience(msgs: Messages, want: Any) -> str | None:
     return None if any(m.get("audience") == want for m in msgs) else f"no message goes to {want!r}"
 
@@ -156,6 +162,7 @@ def _conversation(msgs: Messages, want: Any) -> str | None:
 
 MESSAGE_CHECKS: dict[str, Callable[[Messages, Any], str | None]] = {
     "topic": _topic, "not_topic": _not_topic, "topics": _topics, "topics_in_order": _topics_in_order,
+    "first_topic": _first_topic,
     "audience": _audience, "case": _case,
     "link_region": _link_region, "link_count": _link_count, "text": _text, "choices_include": _choices_include,
     "conversation": _conversation,

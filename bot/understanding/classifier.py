@@ -27,6 +27,7 @@ from bot.types import Topic
 from bot.understanding.cache import load_or_train
 from bot.understanding.markets import extract_marketplaces
 from bot.understanding.model import Model
+from bot.understanding.questions import asks
 from bot.understanding.scoring import Scorer
 from bot.understanding.slots import Slots, extract_account_type, extract_cleaned, only_slot_words
 from bot.understanding.text import clean, normalize, split_clauses
@@ -70,6 +71,10 @@ class Understanding:
     # set when the classifier abstains: the two topics it cannot tell apart, likelier first; the bot asks
     # which one is meant instead of guessing (`topics[0]` is still its guess, for callers that must act)
     alternatives: tuple[Topic, ...] = ()
+    # the topics some asking part of the message is about: the model's reading of each clause that asks
+    # (bot/understanding/questions.py), of the whole message when it is one clause. "We're sellers, how do
+    # we start?" questions connect.start, not the account type it states.
+    questioned: frozenset[Topic] = frozenset()
 
     @property
     def in_asked_order(self) -> tuple[Topic, ...]:
@@ -281,7 +286,12 @@ class Classifier:
         ordered = sorted(found, key=lambda t: found[t][0])
         asked = sorted(ordered, key=lambda t: where.get(t, stated_at.get(t, self._asked_at(t, content, slots))))
         alternatives = self._alternatives(ordered, candidates, slots)
-        return Understanding(tuple(ordered), found[ordered[0]][1], slots, tuple(asked), candidates, alternatives)
+        if parts:
+            questioned = frozenset(self._topics[int(c.probs.argmax())] for c in parts if c.question or asks(c.text))
+        else:
+            questioned = frozenset({top}) if asks(cleaned) else frozenset()
+        return Understanding(tuple(ordered), found[ordered[0]][1], slots, tuple(asked), candidates, alternatives,
+                             questioned)
 
     def _alternatives(self, ordered: list[Topic], candidates: tuple[tuple[Topic, float], ...],
                       slots: Slots) -> tuple[Topic, ...]:
