@@ -24,6 +24,7 @@ from bot.classify import Understanding, extract_slots
 from bot.knowledge import Knowledge
 from bot.render import Templates
 from bot.types import Audience, Choice, Inbound, InboundKind, Topic
+from bot.understanding.questions import asks
 from flows.answers import affirms
 from flows.base import Ctx, Effect, Node, Option, Say, Step, Timing, goto, stay
 from flows.handoff import handoff
@@ -192,7 +193,7 @@ class Runner:
             return self._to_person(ctx, heard), False
         option = self._answer_option(node, ctx, heard)
         if option is not None:
-            return self._choose(node, option, ctx), True
+            return self._answered_with(self._choose(node, option, ctx), ctx, heard), True
         if node.on_text is not None:
             step = node.on_text(ctx)
             if step is not None:
@@ -201,6 +202,16 @@ class Runner:
         if social is not None and not heard.slots.error_codes:
             return self._social(node, ctx, social), True
         return self._by_topic(node, ctx, heard), False
+
+    def _answered_with(self, step: Step, ctx: Ctx, heard: Understanding) -> Step:
+        """'Sellers, do we need SP-API?' at the Vendor-or-Seller step: the answer moves the journey on, and the
+        question it came with is answered first."""
+        if not asks(ctx.inbound.text):
+            return step
+        answers = self.asides.answers(ctx, heard)
+        if not answers:
+            return step
+        return Step(to=step.to, say=(*shortened(answers), *step.say), effects=step.effects, reprompt=step.reprompt)
 
     def _to_person(self, ctx: Ctx, heard: Understanding) -> Step:
         """'Is it connected? and who is my data strategist': the other questions first, then the handoff,

@@ -20,7 +20,8 @@ _NOT_YET = re.compile(
     r"no luck|didn'?t (?:work|arrive|come|get)|haven'?t (?:got|received|gotten)|not there|nope|"
     r"no email|not received|can'?t find|nothing (?:there|in (?:it|there|spam)|at all))\b")
 _AFFIRM = re.compile(r"^\W*(?:ok(?:ay)?|sure|yes+|yep|yeah|ya|yup|yas|correct|right|true|fine|all good|both)\b")
-_NEGATION = re.compile(r"\b(?:no|not|never|nope|don'?t|doesn'?t|isn'?t|aren'?t|haven'?t|hasn'?t|can'?t|neither)\b")
+_NEGATION = re.compile(r"\b(?:no|zero|none|without|not|never|nope|don'?t|doesn'?t|isn'?t|aren'?t|haven'?t|hasn'?t"
+                       r"|can'?t|neither)\b")
 
 
 _AGAIN = re.compile(r"\b(again|new link|resend|re-send|retry|another (?:link|try|go)|send (?:it|me|one)|try now)\b")

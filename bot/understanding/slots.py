@@ -219,7 +219,11 @@ def extract_new_customer(text: str) -> bool | None:
 
 _ADVERTISED_NO_RE: Final = re.compile(
     r"\bnever (?:advertised|r[au]n (?:any |an? )?(?:ads?|campaigns?)|had (?:any |an? )?(?:ads?|campaigns?))\b"
-    r"|\bno (?:active |live |running )?(?:campaigns?|ads|advertising)(?: yet| running| at all)?\b"
+    r"|\b(?:no|zero|0) (?:active |live |running )?(?:campaigns?|ads|advertising)(?: yet| running| at all)?\b"
+    r"|\b(?:not|isn'?t|aren'?t) (?:running|doing) (?:any )?(?:ads|campaigns?|advertising|ppc)\b"
+    r"|\bwithout (?:any )?(?:ads|campaigns?)\b"
+    r"|\b(?:keine|sin|ning[uú]n[ao]?|aucune?|pas de|nessun[ao]?|geen|koi) (?:\w+ )?"
+    r"(?:kampagnen?|werbung|anzeigen|campa[ñn]as?|anuncios?|campagn[ae]|campagnes?|pubs?|publicit[eéà]s?|campagne|advertenties|ads?)\b"
     r"|\b(?:haven'?t|have not|hasn'?t|didn'?t|did not|don'?t|do not) (?:\w+ )?"
     r"(?:advertised|advertise|run any|started any|launched any|have any (?:active |live |running )?(?:campaigns?|ads))"
     r"\b"
