@@ -52,8 +52,12 @@ QUESTION_TOPIC_ABOVE: Final = 0.8
 
 
 def _model_says_asked(topic: Topic, text: str, heard: Understanding) -> bool:
-    sure = heard.topics[0] is topic and heard.confidence >= QUESTION_TOPIC_ABOVE
-    return sure and topic in heard.questioned
+    """The model is sure the message is about `topic`, and a part of it asks: about that topic, or about
+    nothing else ("on avait un compte Vendor Express, maintenant Seller Central. Je choisis quoi ?")."""
+    if heard.topics[0] is not topic or heard.confidence < QUESTION_TOPIC_ABOVE:
+        return False
+    others = heard.questioned - {topic, Topic.CLARIFY, Topic.OFF_TOPIC}
+    return bool(heard.questioned) and not others
 
 
 def asks_about_type(text: str) -> bool:
@@ -86,9 +90,10 @@ def stated_topics(text: str, heard: Understanding) -> set[Topic]:
         stated.add(Topic.CONNECT_ACCOUNT_TYPE)
     if not asks_about_region(text) and not _model_says_asked(Topic.CONNECT_REGION, text, heard):
         stated.add(Topic.CONNECT_REGION)
-    if heard.slots.advertised and "?" not in text:
+    # "I have the admin rights ... How do we get the account connected?": said in passing, asked about nowhere
+    if heard.slots.advertised and Topic.PREREQ_ADVERTISING not in heard.questioned:
         stated.add(Topic.PREREQ_ADVERTISING)
-    if heard.slots.admin and "?" not in text:
+    if heard.slots.admin and Topic.PREREQ_PERMISSIONS not in heard.questioned:
         stated.add(Topic.PREREQ_PERMISSIONS)
     return stated
 

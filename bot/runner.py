@@ -228,10 +228,8 @@ class Runner:
         j = ctx.journey
         j.misses = 0
         pending = node.resumable and node.say is not None
-        if pending:
-            topic = node.topic
-        else:
-            topic = Topic.CLARIFY if kind in ("hello", "presence") else Topic.OFF_TOPIC
+        # nothing pending: a bare "hi" or "are you there?" gets what the bot helps with (off_topic's reply)
+        topic = node.topic if pending else Topic.OFF_TOPIC
         # "bye" ends here; "thanks" then "ok" do not get the same step twice in a row
         again = pending and kind != "bye" and j.reasked != ctx.state
         return stay(Say("common/social", topic=topic, vars={"kind": kind, "pending": pending}), reprompt=again)

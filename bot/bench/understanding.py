@@ -188,7 +188,7 @@ def _share(part: int, whole: int) -> str:
     return f"{part / whole:.1%}" if whole else "  n/a"
 
 
-def _reply_misses(title: str, misses: list[ReplyMiss], shown: int = 15) -> None:
+def _reply_misses(title: str, misses: list[ReplyMiss], shown: int = 40) -> None:
     _print()
     _print(f"{title} ({min(shown, len(misses))} of {len(misses)})")
     for miss in misses[:shown]:

@@ -52,6 +52,8 @@ _CLAUSE_MIN: Final = 0.50
 # ... and goes before the message's main topic (as a blocker or error) only when this sure.
 # Both were set on messages made by joining held-out phrasings two by two.
 _JUMP_MIN: Final = 0.90
+# A main topic no clause is about gives way to the surest clause's topic when that clause is this sure.
+_SUPPORT_MIN: Final = 0.80
 # A clause topic as important as the main one, and this sure, is ordered with it by position.
 _PEER_MIN: Final = 0.70
 # The message without its greetings and context statements decides the main topic only when this sure;
@@ -222,6 +224,7 @@ class Classifier:
                 seen = stated_at if statement else where
                 seen[topic] = min(at, seen.get(topic, at))
 
+        best, top, top_p = self._supported(best, top, top_p, content)
         main_tier = _PRIORITY.get(top, _QUESTION_TIER)
         if top_p >= self.clarify_below:
             # the main topic sits where it is asked, so equal questions keep the customer's order
@@ -292,6 +295,20 @@ class Classifier:
             questioned = frozenset({top}) if asks(cleaned) else frozenset()
         return Understanding(tuple(ordered), found[ordered[0]][1], slots, tuple(asked), candidates, alternatives,
                              questioned)
+
+    def _supported(self, best: int, top: Topic, top_p: float, content: list[_Clause]) -> tuple[int, Topic, float]:
+        """The main topic, unless the message's words read together make a topic none of its parts is about:
+        "we're ready to connect. Also, once it's in, how long before I see numbers?" reads as "what do I need"
+        whole, but its clauses ask to connect and about the sync. Then the surest clause's topic leads (not a
+        statement of where they sell: a long story's whole can be about more than any of its parts)."""
+        if len(content) < 2 or any(int(c.probs.argmax()) == best for c in content):
+            return best, top, top_p
+        sure = [(float(c.probs.max()), int(c.probs.argmax())) for c in content if not self._is_context(c)
+                and self._topics[int(c.probs.argmax())] not in _VAGUE and float(c.probs.max()) >= _SUPPORT_MIN]
+        if not sure:
+            return best, top, top_p
+        p, column = max(sure)
+        return column, self._topics[column], p
 
     def _alternatives(self, ordered: list[Topic], candidates: tuple[tuple[Topic, float], ...],
                       slots: Slots) -> tuple[Topic, ...]:

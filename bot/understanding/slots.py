@@ -227,7 +227,8 @@ _ADVERTISED_NO_RE: Final = re.compile(
     r"|\b(?:haven'?t|have not|hasn'?t|didn'?t|did not|don'?t|do not) (?:\w+ )?"
     r"(?:advertised|advertise|run any|started any|launched any|have any (?:active |live |running )?(?:campaigns?|ads))"
     r"\b"
-    r"|\bnot (?:yet )?advertis\w*\b"
+    r"|\bnot (?:yet )?advertis\w*\b|\bnothing (?:since|lately|recently|anymore|now)\b|\bno longer (?:advertis|run)\w*"
+    r"|\bstopped (?:advertising|running|all|our|the) ?(?:ads|campaigns?|advertising)?\b"
     r"|\b(?:campaigns?|ads) (?:are |is )?(?:all )?paused\b"
 )
 _ADVERTISED_YES_RE: Final = re.compile(

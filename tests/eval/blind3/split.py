@@ -1,0 +1,65 @@
+"""Split the w5 set (written outside the repository, see WRITER.md) into a tuning and a held-out half.
+
+    python tests/eval/blind3/split.py SOURCE_DIR
+
+Rows are grouped by (first topic, one or several questions) and journeys by the topic of their first
+expectation; each group, shuffled with a fixed seed, is dealt alternately to the two halves, so both
+cover every topic. Writes blind3_tuning.jsonl, blind3_heldout.jsonl, journeys_tuning.jsonl and
+journeys_heldout.jsonl beside this file's folder (tests/eval/).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+EVAL = Path(__file__).resolve().parent.parent
+
+
+def _deal(items: list[dict[str, Any]], group: Any, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    rng = random.Random(seed)
+    groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for item in items:
+        groups[group(item)].append(item)
+    halves: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+    turn = 0
+    for key in sorted(groups, key=str):
+        members = groups[key]
+        rng.shuffle(members)
+        for member in members:
+            halves[turn % 2].append(member)
+            turn += 1
+    for half in halves:
+        rng.shuffle(half)
+    return halves
+
+
+def _first_expect(journey: dict[str, Any]) -> str:
+    return next((str(s["expect"]) for s in journey["steps"] if "expect" in s), "")
+
+
+def _write(name: str, items: list[dict[str, Any]]) -> None:
+    with (EVAL / name).open("w", encoding="utf-8") as out:
+        for item in items:
+            out.write(json.dumps(item, ensure_ascii=False) + "\n")
+
+
+def main(source: Path) -> int:
+    rows = [json.loads(line) for line in (source / "first_messages.jsonl").read_text().splitlines() if line.strip()]
+    journeys = [json.loads(line) for line in (source / "journeys.jsonl").read_text().splitlines() if line.strip()]
+    tuning, heldout = _deal(rows, lambda r: (r["topics"][0], len(r["topics"]) > 1), 20261202)
+    j_tuning, j_heldout = _deal(journeys, _first_expect, 20261203)
+    _write("blind3_tuning.jsonl", tuning)
+    _write("blind3_heldout.jsonl", heldout)
+    _write("journeys_tuning.jsonl", j_tuning)
+    _write("journeys_heldout.jsonl", j_heldout)
+    print(f"rows {len(tuning)} / {len(heldout)}, journeys {len(j_tuning)} / {len(j_heldout)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(Path(sys.argv[1])))
