@@ -57,7 +57,7 @@ def main(source: Path) -> int:
     _write("blind3_heldout.jsonl", heldout)
     _write("journeys_tuning.jsonl", j_tuning)
     _write("journeys_heldout.jsonl", j_heldout)
-    print(f"rows {len(tuning)} / {len(heldout)}, journeys {len(j_tuning)} / {len(j_heldout)}")
+    sys.stdout.write(f"rows {len(tuning)} / {len(heldout)}, journeys {len(j_tuning)} / {len(j_heldout)}\n")
     return 0
 
 
