@@ -380,5 +380,15 @@ def bench_understanding(
     raise typer.Exit(main(path))
 
 
+@bench_app.command("journeys")
+def bench_journeys(
+    path: Annotated[Path, typer.Argument()] = Path("tests/eval/journeys_tuning.jsonl"),
+) -> None:
+    """Whole conversations nobody here wrote: the topic of the first reply to each expected step."""
+    from bot.bench.journeys import main
+
+    raise typer.Exit(main(path))
+
+
 def main() -> None:
     app()

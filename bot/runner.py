@@ -35,6 +35,13 @@ from flows.states import Handoff
 MAX_HOPS = 20  # routing nodes chained in one turn; more means a loop in a flow
 _CUSTOMER_TURNS = frozenset({InboundKind.SAY, InboundKind.CLICK})
 MAX_MISSES = 3  # answers in a row the bot cannot read before a person is brought in
+_VAGUE_TOPICS = frozenset({Topic.CLARIFY, Topic.OFF_TOPIC})
+# the topics a vague follow-up question can be about: what the bot answered last (not a handoff: the case is)
+_FOLLOWABLE = frozenset(t.value for t in Topic if t not in _VAGUE_TOPICS and t is not Topic.HANDOFF_REQUEST)
+# an "anything else" reading this sure is not a follow-up ("can you write my listings?" is 1.0)
+FOLLOW_UP_OFF_TOPIC_BELOW = 0.8
+# while a case waits, a question the model reads this surely is answered by the bot too
+WAITING_ANSWER_ABOVE = 0.5
 _WANTS_TO_CONNECT = frozenset({Topic.CONNECT_START, Topic.CONNECT_ADD_ACCOUNT, Topic.CONNECT_REQUIREMENTS,
                                Topic.CONNECT_AGENCY})
 
@@ -108,6 +115,10 @@ class Runner:
             step, checked = self._decide(node, ctx)
         self._apply(step, ctx, outcome, node, checked)
         ctx.journey.stamp_milestones(now)
+        answered = [m.topic for m in outcome.messages
+                    if m.audience == Audience.CUSTOMER and m.topic not in _VAGUE_TOPICS]
+        if answered:
+            ctx.journey.last_topic = answered[-1].value
         outcome.lead_topic = ctx.lead_topic
         outcome.messages = said_once(outcome.messages, ctx.lead_topic)
         if ctx.heard is not None:
@@ -185,7 +196,7 @@ class Runner:
         if ctx.state.startswith("handoff.") and node.on_text is not None:
             step = node.on_text(ctx)
             if step is not None:
-                return step, True
+                return self._answered_while_waiting(step, ctx, heard), True
         if heard is None:
             return self._not_understood(node, ctx), True
         self._remember(ctx, heard)
@@ -202,6 +213,26 @@ class Runner:
         if social is not None and not heard.slots.error_codes:
             return self._social(node, ctx, social), True
         return self._by_topic(node, ctx, heard), False
+
+    def _answered_while_waiting(self, step: Step, ctx: Ctx, heard: Understanding | None) -> Step:
+        """'It shows MD1000, what did I do wrong?' while the case waits for a strategist: the message goes to the
+        case as always, and a question the bot can answer itself is answered now instead of after the wait.
+        Once a strategist has claimed the case, they answer: the bot does not talk over them."""
+        if heard is None or ctx.journey.case_status != "open" or not asks(ctx.inbound.text):
+            return step
+        if heard.topics[0] in (*_VAGUE_TOPICS, Topic.HANDOFF_REQUEST) or heard.confidence < WAITING_ANSWER_ABOVE:
+            return step
+        rest = tuple(t for t in heard.in_asked_order if t is not Topic.HANDOFF_REQUEST)
+        if not rest:
+            return step
+        answers = self.asides.answers(ctx, Understanding(rest, heard.confidence, heard.slots,
+                                                         questioned=heard.questioned))
+        if not answers:
+            return step
+        relayed = [s for s in step.say if s.audience != Audience.CUSTOMER]
+        noted = [s for s in step.say if s.audience == Audience.CUSTOMER]
+        return Step(to=step.to, say=(*relayed, *shortened(answers), *noted), effects=step.effects,
+                    reprompt=step.reprompt)
 
     def _answered_with(self, step: Step, ctx: Ctx, heard: Understanding) -> Step:
         """'Sellers, do we need SP-API?' at the Vendor-or-Seller step: the answer moves the journey on, and the
@@ -282,7 +313,23 @@ class Runner:
                     return picked
         return None
 
+    def _followed_up(self, node: Node, ctx: Ctx, heard: Understanding) -> Understanding:
+        """A question the words alone do not place ("do I have to do this second amazon thing?", "should I try
+        another browser or what?") is about what the conversation is on: the step's topic, else the topic the
+        bot answered last. A clear "anything else" ("can you write my listings?") stays what it is."""
+        vague = heard.topics[0] is Topic.CLARIFY or (
+            heard.topics[0] is Topic.OFF_TOPIC and heard.confidence < FOLLOW_UP_OFF_TOPIC_BELOW)
+        if not vague or heard.slots.error_codes or not asks(ctx.inbound.text):
+            return heard
+        on = node.topic if node.resumable and node.topic not in _VAGUE_TOPICS else None
+        last = ctx.journey.last_topic
+        follow = on or (Topic(last) if last in _FOLLOWABLE else None)
+        if follow is None:
+            return heard
+        return Understanding((follow,), heard.confidence, heard.slots, questioned=frozenset({follow}))
+
     def _by_topic(self, node: Node, ctx: Ctx, heard: Understanding) -> Step:
+        heard = ctx.heard = self._followed_up(node, ctx, heard)
         topic = heard.topics[0]
         if topic == Topic.CLARIFY or (topic == Topic.OFF_TOPIC and node.resumable):
             return self._not_understood(node, ctx)
@@ -299,6 +346,9 @@ class Runner:
         asked = only_asked(topic, ctx.inbound.text, heard)
         if (topic in flows.JUMPS and not asked) or not question_open:
             return self._start(topic, ctx, answers, heard)
+        # "it says no account found. is it because the campaign is new?" at the missing-account step: the step
+        # already says its own topic, so only what is asked about it is answered again
+        answers = [a for a in answers if a.topic != node.topic or a.topic in heard.questioned]
         if not answers:  # only statements, already remembered: the step goes on
             return stay(reprompt=True)
         return stay(*shortened(answers), reprompt=True)

@@ -70,7 +70,7 @@ JUMPS: frozenset[Topic] = frozenset({
 
 # Topics whose answer is kept before their step even when that step carries the same topic: the
 # step asks (Vendor or Seller? which marketplaces?), the answer explains.
-EXPLAIN_FIRST: frozenset[Topic] = frozenset({Topic.CONNECT_ACCOUNT_TYPE, Topic.CONNECT_REGION})
+EXPLAIN_FIRST: frozenset[Topic] = frozenset({Topic.CONNECT_ACCOUNT_TYPE, Topic.CONNECT_REGION, Topic.CONNECT_SP_API})
 
 # Questions answered from what the bot knows (None: it does not know enough, the article answers).
 ANSWERS: Mapping[Topic, Callable[[Ctx], Say | None]] = {

@@ -99,3 +99,12 @@ def rating_in(text: str) -> str | None:
     if _GOOD.search(said):
         return "good"
     return None
+
+
+_REMINDER = re.compile(r"\bremind(?:er|ers)?\b|\b(?:ping|nudge) me\b|\berinner|\brecord(?:a|á|ar)(?:me|tório)?\b"
+                       r"|\brappel")
+
+
+def asks_for_reminder(text: str) -> bool:
+    """'yes please remind me', 'send me a reminder': the campaign reminder, wherever it is offered."""
+    return bool(_REMINDER.search(text.lower()))

@@ -51,6 +51,7 @@ class Journey(BaseModel):
     which_of: list[str] = Field(default_factory=list)  # topics the bot just asked the customer to pick between
     which_of_text: str = ""  # ... and the message that was too close to call, answered once they pick
     reasked: str | None = None  # the step just asked again in one line: not again without new information
+    last_topic: str | None = None  # what the bot's last answer was about: what a vague follow-up question asks
     resume_state: str | None = None  # where the bot picks up when a strategist hands back
     case_id: int | None = None
     case_status: str | None = None

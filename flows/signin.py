@@ -12,7 +12,7 @@ from typing import Any
 from bot.amazon.marketplaces import REGION_NAMES, regions_of
 from bot.amazon.marketplaces import Region as AdsRegion
 from bot.types import InboundKind, Topic
-from flows.answers import wants_again
+from flows.answers import asks_for_reminder, wants_again
 from flows.base import Ctx, Flow, Node, Option, Say, StartTimer, Step, goto, stay
 from flows.handoff import handoff
 from flows.journey import ConnectionFound
@@ -175,6 +175,15 @@ def _corrected_marketplaces(ctx: Ctx) -> Step | None:
     return plan_regions(ctx, named)
 
 
+def _after_no_profiles(ctx: Ctx) -> Step | None:
+    """At "Amazon lists no accounts": 'yes please remind me' (after hearing a new campaign takes up to a day)
+    sets the campaign reminder; new marketplaces or 'send it again' send a new link."""
+    if asks_for_reminder(ctx.inbound.text):
+        ctx.journey.missing, ctx.journey.prerequisites_ok = "advertising", False
+        return goto(Prereq.REMINDER_SET)
+    return _corrected_marketplaces(ctx)
+
+
 def _switch_type(ctx: Ctx) -> Step:
     current = ctx.journey.account_type
     ctx.journey.account_type = "seller" if current == "vendor" else "vendor"
@@ -251,7 +260,7 @@ FLOW = Flow(
         S.NO_PROFILES: Node(
             topic=Topic.CONNECT_ACCOUNT_NOT_LISTED,
             say="signin/no_profiles",
-            on_text=_corrected_marketplaces,
+            on_text=_after_no_profiles,
             options=(
                 Option("Never advertised", "advertising", Prereq.NEVER_ADVERTISED,
                        sets={"missing": "advertising", "prerequisites_ok": False}),
@@ -262,7 +271,7 @@ FLOW = Flow(
                 _PERSON,
             ),
             on_choice=_refresh_or_handoff,
-            exits=(Prereq.REFRESH, Handoff.WAITING),
+            exits=(Prereq.REFRESH, Handoff.WAITING, S.SEND, Prereq.REMINDER_SET),
         ),
         S.WRONG_TYPE: Node(
             topic=Topic.CONNECT_ACCOUNT_NOT_LISTED,

@@ -32,6 +32,11 @@ _PRESENCE = re.compile(
     r"|is (?:any|some)(?:one|body) (?:there|here)|anyone (?:there|around|here)|hello\?+)"
 )
 _MAX_WORDS = 8
+# "ok I'll try that, thanks", "will do, cheers": short news that ends in thanks, or says the customer will act
+_ENDS_THANKS = re.compile(r"(?:thanks?|thank you|thx|ty|cheers|danke|merci|gracias|grazie|obrigad[oa]|dank je)"
+                          r"(?: (?:a lot|so much|very much|again))?$")
+_WILL_DO = re.compile(r"^(?:(?:ok(?:ay)?|alright|sure|fine|great|good) )?(?:i'?ll|i will|will|let me|gonna)"
+                      r" (?:try|do|check|look|test)(?: (?:it|that|this|again|now|later|tomorrow))*$")
 
 
 def social_kind(text: str) -> str | None:
@@ -48,4 +53,9 @@ def social_kind(text: str) -> str | None:
     for kind, pattern in (("thanks", _THANKS), ("bye", _BYE), ("ack", _ACK), ("hello", _HELLO)):
         if pattern.match(plain):
             return kind
-    return None
+    thanked = _ENDS_THANKS.search(plain)
+    if thanked and "?" not in low:
+        rest = plain[: thanked.start()].strip(" ,.!")
+        if _ACK.match(rest) or _WILL_DO.match(rest):
+            return "thanks"
+    return "ack" if _WILL_DO.match(plain) else None
