@@ -24,20 +24,23 @@ from functools import cache
 from typing import Final
 
 _TABLE: Final = """
-connect = verbinden verbinde verbindet verbunden verbindung verknupfen verknupft anbinden conectar conecto
+connect = verbinden verbinde verbindet verbunden verbindung verknupfen verknupft anbinden conectar conecto koppelen
+    koppel gekoppeld koppeling aansluiten
     conectado
-    conectada conectamos conectarlo conecte conexion vincular vinculo vinculado vinculamos connecter connecte connectez
+    conectada conectamos conectarlo conecte conexion vincular vinculo vinculado vinculamos connecter connecte
+    connectez
     connectons connexion relier lier collegare collego collegato collegata collegati colleghiamo collegamento
     ricollegare jodna jodne jod 连接 绑定 关联 接続 連携 リンク
 account = konto konten kontos cuenta cuentas compte comptes khata 账户 账号 帐号 帐户 アカウント conta contas
 amazon = 亚马逊 アマゾン
-how = wie como comment kaise kese 怎么 如何 怎样 どうやって どうすれば どうやったら kaisa kaise
-what = quoi cosa kya 什么 何
-where = wo donde kahan kahaan 哪里 在哪 どこ onde
-when = wann cuando quand quando kab 什么时候 いつ quando
-why = warum pourquoi perche kyun kyon 为什么 なぜ
-which = welche welcher welches cual quel quelle quale kaun kaunsa 哪个 哪种 どちら どの
+how = wie como comment kaise kese 怎么 如何 怎样 どうやって どうすれば どうやったら kaisa kaise hoe
+what = quoi cosa kya 什么 何 wat
+where = wo donde kahan kahaan 哪里 在哪 どこ onde waar
+when = wann cuando quand quando kab 什么时候 いつ quando wanneer
+why = warum pourquoi perche kyun kyon 为什么 なぜ waarom
+which = welche welcher welches cual quel quelle quale kaun kaunsa 哪个 哪种 どちら どの welke welk
 can = kann konnen kannst puedo podemos puede puedes peux pouvons peut posso possiamo puo sakta sakte 可以 できます
+    kunnen
 want = mochte mochten quiero queremos veux voulons voudrais voglio vorrei vogliamo chahta chahte 想 したい quero
     queremos
 need = brauche brauchen benotige benotigen necesito necesitamos necesitan necesario besoin faut bisogno 需要 必要
@@ -45,57 +48,61 @@ need = brauche brauchen benotige benotigen necesito necesitamos necesitan necesa
 requirements = voraussetzungen voraussetzung anforderungen requisitos requisito prerequis requisiti 要求 条件
 before = bevor vorher antes avant prima pehle 之前 以前 前に pehle antes
 after = nachdem despues apres dopo baad 之后 以后 后 後
-already = schon bereits deja gia 已经 すでに もう
-still = noch immer todavia aun toujours encore ancora abhi 还是 仍然 依然 まだ ainda
-not = nicht kein keine keinen keiner pas nahi nahin 不 没有 没 ない ません
+already = schon bereits deja gia 已经 すでに もう reeds
+still = noch immer todavia aun toujours encore ancora abhi 还是 仍然 依然 まだ ainda nog_steeds nogsteeds sigue
+not = nicht kein keine keinen keiner pas nahi nahin 不 没有 没 ない ません niet geen
 never = nie niemals nunca jamais kabhi 从来没有 从来 ことがありません
-nothing = nichts nada rien niente kuch 什么都没有
-since = seit depuis desde hace 以来
+nothing = nichts nada rien niente kuch 什么都没有 niets
+since = seit depuis desde hace 以来 sinds
 three = drei tres trois tre teen 三
 two = zwei dos deux 两 二
 four = vier cuatro quatre quattro chaar 四
 five = funf cinco cinq cinque paanch 五
-days = tage tagen dias jours giorni 天 dias
+days = tage tagen dias jours giorni 天 dias dagen
 hours = stunden horas heures ghante 小时 時間
 week = woche semana semaine settimana hafte 星期 週間
 yesterday = gestern ayer ieri 昨天 昨日
 today = heute hoy oggi aaj 今天 今日
-data = daten datos donnees dati 数据 データ dados
+data = daten datos donnees dati 数据 データ dados gegevens
 sync = synchronisierung synchronisiert synchronisieren sincronizacion sincronizar synchronisation sincronizzazione
     sincronizzare 同步 同期
 how long = wie_lange cuanto_tiempo combien_de_temps quanto_tempo kitna_time kitna_samay 多长时间 多久 どのくらい
 empty = leer leere vacia vacio vide vuota vuoto khali 空 空白 vazio vazia
-show = angezeigt anzeigen erscheint aparece aparecen apparait affiche appare dikh dikhta dikhai dikhta 显示 表示
-see = sehen seht sieht sehe voir vedere vedo dekh 看到 見え
+show = angezeigt anzeigen erscheint aparece aparecen apparait affiche appare dikh dikhta dikhai dikhta 显示 表示 getoond
+    weergegeven verschijnt
+see = sehen seht sieht sehe voir vedere vedo dekh 看到 見え zien
 list = liste lista 列表 一覧 suchi
 login = anmelden anmeldung angemeldet einloggen eingeloggt iniciar_sesion accedi 登录 登陆 ログイン サインイン entrar
 code = codigo codice 验证码 コード
-password = passwort contrasena mot_de_passe 密码 パスワード senha
+password = passwort contrasena mot_de_passe 密码 パスワード senha wachtwoord
 verification email = bestatigungsmail bestatigungsemail
 email = correo courriel 邮件 メール
 verification = bestatigung 确认 verificacion verification verifica 验证 確認
-invite = einladen einladung einlade invitar invitacion inviter invitare invito 邀请 招待 convidar convite
+invite = einladen einladung einlade invitar invitacion inviter invitare invito 邀请 招待 convidar convite uitnodigen
+    uitnodiging
 colleague = kollege kollegin kollegen companero companera colega collegue collega colleghi 同事 同僚
-received = bekomme bekommen erhalten angekommen recibo recibi recibido llega llegado recois recu ricevo
+received = bekomme bekommen erhalten angekommen recibo recibi recibido llega llegado recois recu ricevo ontvangen
+    gekregen
     ricevuto recebi recebido chegou
     arriva mila 收到 届
 forgot = vergessen olvide olvidado oublie dimenticato bhool bhul 忘记 忘れ
-access = zugang zugriff acceso acces accesso 访问 アクセス
-permissions = berechtigung berechtigungen rechte permisos permiso droits autorisations permessi 权限 権限
+access = zugang zugriff acceso acces accesso 访问 アクセス toegang
+permissions = berechtigung berechtigungen rechte permisos permiso droits autorisations permessi 权限 権限 rechten
+    machtigingen bevoegdheden
 view permissions = leserechte leserecht
 edit permissions = bearbeitungsrechte schreibrechte
 viewer = betrachter lector lecteur visualizzatore 查看者 閲覧者
-view = lesen ver 查看 閲覧
-edit = bearbeiten editar modificar modifier modifica modificare 编辑 編集
+view = lesen ver 查看 閲覧 bekijken
+edit = bearbeiten editar modificar modifier modifica modificare 编辑 編集 bewerken
 admin = administrator administrador administrateur amministratore 管理员 管理者
 manage = 管理
-recognise = erkennt erkennen reconoce reconnait riconosce 认 認識
-safe = sicher sicherheit seguro segura securise sicuro sicurezza 安全
-error = fehler fehlermeldung erreur errore 错误 出错 エラー erro
+recognise = erkennt erkennen reconoce reconnait riconosce 认 認識 herkend herkent herkennen reconoc*
+safe = sicher sicherheit seguro segura securise sicuro sicurezza 安全 veilig
+error = fehler fehlermeldung erreur errore 错误 出错 エラー erro foutmelding
 window = fenster ventana fenetre finestra 窗口 ウィンドウ
 screen = bildschirm pantalla ecran schermo 画面 页面
 agency = agentur agencia agence agenzia 代理公司 代理店 代理 agencia
-client = kunde kunden kundin cliente clientes 客户 クライアント
+client = kunde kunden kundin cliente clientes 客户 クライアント klant klanten
 console = 后台 コンソール konsole consola
 tool = werkzeug herramienta outil strumento 工具 ツール
 old = alte alten anterior ancien ancienne vecchio precedente purana 旧
@@ -116,9 +123,9 @@ mean = bedeutet bedeutung significa signifie matlab 意思 意味
 seller = verkaufer vendedor vendeur venditore 卖家 セラー
 vendor = lieferant anbieter proveedor fournisseur fornitore 供应商 ベンダー fornecedor
 difference = unterschied diferencia difference differenza antar farak 区别 違い
-organization = organisation organizacion organizzazione 组织 組織
+organization = organisation organizacion organizzazione 组织 組織 organisatie
 create = erstellen erstelle crear creer creare 创建 作成
-add = hinzufugen fuge_hinzu anadir anado agregar agrego ajouter aggiungere aggiungo 添加 追加
+add = hinzufugen fuge_hinzu anadir anado agregar agrego ajouter aggiungere aggiungo 添加 追加 toevoegen
 another = weiteren weitere weiteres zusatzlich otro otra autre supplementaire altro altra 另一个 另外 もう一つ
 several = mehrere varias varios plusieurs diversi multipli 多个 複数
 group = gruppieren gruppiere agrupar agrupo regrouper raggruppare 放在一起 まとめ
@@ -130,7 +137,7 @@ each = jeden jede cada chaque ogni 每
 month = monat mes mois mese mahina 每月
 pay = bezahlen zahlen pagar payer pagare 付费 支付
 help = hilfe ayuda aide aiuto madad 帮助 助けて ajuda
-works = funktioniert funciona fonctionne funziona
+works = funktioniert funciona fonctionne funziona werkt
 not working = 不行 不能用 用不了
 problem = problema probleme 问题 問題
 fails = fehlgeschlagen scheitert falla fallo echoue echec fallisce fallito 失败 失敗

@@ -219,7 +219,8 @@ def extract_new_customer(text: str) -> bool | None:
 
 _ADVERTISED_NO_RE: Final = re.compile(
     r"\bnever (?:advertised|r[au]n (?:any |an? )?(?:ads?|campaigns?)|had (?:any |an? )?(?:ads?|campaigns?))\b"
-    r"|\b(?:no|zero|0) (?:active |live |running )?(?:campaigns?|ads|advertising)(?: yet| running| at all)?\b"
+    r"|\b(?:no|zero|0) (?:active |live |running )?(?:campaigns?|ads|advertising)(?! (?:profiles?|accounts?))"
+    r"(?: yet| running| at all)?\b"
     r"|\b(?:not|isn'?t|aren'?t) (?:running|doing) (?:any )?(?:ads|campaigns?|advertising|ppc)\b"
     r"|\bwithout (?:any )?(?:ads|campaigns?)\b"
     r"|\b(?:keine|sin|ning[uú]n[ao]?|aucune?|pas de|nessun[ao]?|geen|koi) (?:\w+ )?"
@@ -244,7 +245,8 @@ _ADMIN_NO_RE: Final = re.compile(
 )
 _ADMIN_YES_RE: Final = re.compile(
     r"\b(?:i'?m|i am|we'?re|we are|im)\s+(?:an?\s+|the\s+)?(?:admins?|administrators?|account owners?|owners?)\b"
-    r"|\b(?:i|we) (?:have|got|already have)\s+(?:full\s+)?(?:admin|administrator|view and edit|view & edit|full)"
+    r"|\b(?:i|we) (?:have|got|already have)\s+(?:the\s+)?(?:full\s+)?"
+    r"(?:admin|administrator|view and edit|view & edit|full)"
     r"(?: access| rights| permissions?)?\b|\badmin (?:access|rights) (?:on|in|to) \w+ (?:already|yes)\b"
     r"|\b(?:je suis|ich bin|soy|sono|main|hum) (?:l'|el |der |la |un |una )?(?:admin|administra\w*)\b"
 )

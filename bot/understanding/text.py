@@ -242,7 +242,7 @@ def normalize(text: str) -> str:
     text = words_of.translate_text(text)
     for pattern, repl in _CANON:
         text = pattern.sub(repl, text)
-    words = [words_of.translate_word(_SLANG.get(w, w)) for w in _WORD_RE.findall(text)]
+    words = [words_of.translate_word(_SLANG.get(w, w).rstrip("'")) for w in _WORD_RE.findall(text)]
     out = " ".join(words)
     # Markers are spelt with "_", which user words never contain after normalising, so their
     # character n-grams cannot collide with what a customer types ("zzz", "qwerty").
