@@ -42,6 +42,8 @@ _FOLLOWABLE = frozenset(t.value for t in Topic if t not in _VAGUE_TOPICS and t i
 FOLLOW_UP_OFF_TOPIC_BELOW = 0.8
 # while a case waits, a question the model reads this surely is answered by the bot too
 WAITING_ANSWER_ABOVE = 0.5
+# a request to connect this sure, which moved the journey on, is what the turn's first step answers
+LEAD_TOPIC_ABOVE = 0.5
 _WANTS_TO_CONNECT = frozenset({Topic.CONNECT_START, Topic.CONNECT_ADD_ACCOUNT, Topic.CONNECT_REQUIREMENTS,
                                Topic.CONNECT_AGENCY})
 
@@ -119,12 +121,22 @@ class Runner:
                     if m.audience == Audience.CUSTOMER and m.topic not in _VAGUE_TOPICS]
         if answered:
             ctx.journey.last_topic = answered[-1].value
+        if ctx.lead_topic is None and self._asked_to_connect(ctx, outcome, state):
+            ctx.lead_topic = Topic.CONNECT_START  # "found it in spam. now I want to connect": the step answers it
         outcome.lead_topic = ctx.lead_topic
         outcome.messages = said_once(outcome.messages, ctx.lead_topic)
         if ctx.heard is not None:
             outcome.messages = in_asked_order(outcome.messages, ctx.heard.in_asked_order,
                                               lambda choices: self._back_line(ctx, choices))
         return outcome
+
+    @staticmethod
+    def _asked_to_connect(ctx: Ctx, outcome: Outcome, state: str) -> bool:
+        """The customer's words asked to connect, and the turn moved the journey on to a step of it."""
+        heard = ctx.heard
+        if heard is None or ctx.inbound.kind != InboundKind.SAY or outcome.state == state:
+            return False
+        return heard.topics[0] is Topic.CONNECT_START and heard.confidence >= LEAD_TOPIC_ABOVE
 
     def _back_line(self, ctx: Ctx, choices: tuple[Choice, ...]) -> Planned | None:
         """The step the turn ended at, asked again in one line (after the answers that followed it)."""

@@ -14,7 +14,8 @@ from flows.base import Ctx
 _DONE = re.compile(
     r"\b(done|did it|did that|finished|fixed|sorted|granted|gave|given|added|invited|ready|all set|"
     r"completed|removed|re-?added|updated|changed|it'?s live|live now|running now|is running|active now|"
-    r"launched|created|started|works now|got it|have access|has access|got access)\b")
+    r"launched|created|started|works now|got it|have access|has access|got access"
+    r"|c'est fait|erledigt|gemacht|hecho|listo|fatto|feito|pronto|klaar|gedaan|ho gaya|kar diya)\b")
 _NOT_YET = re.compile(
     r"\b(not yet|still (?:nothing|no|not|waiting|missing|doesn'?t|didn'?t)|nothing (?:came|arrived|yet)|"
     r"no luck|didn'?t (?:work|arrive|come|get)|haven'?t (?:got|received|gotten)|not there|nope|"

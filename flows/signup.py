@@ -27,6 +27,16 @@ def _steps_reply(ctx: Ctx) -> Step | None:
     return _signed_up(ctx) if says_done(ctx) else None
 
 
+def _adding_named(ctx: Ctx) -> Step | None:
+    """'it's the seller account, Canada only': what to add, said rather than a button pressed, so the bot
+    goes on to the link for it (a question about it is answered instead)."""
+    slots = ctx.heard.slots if ctx.heard else None
+    if slots is None or "?" in ctx.inbound.text or not (slots.account_type or slots.marketplaces):
+        return None
+    ctx.journey.new_customer = False
+    return goto(Connect.ROUTE)
+
+
 def _signed_up(ctx: Ctx) -> Step:
     ctx.journey.new_customer = False
     ctx.journey.note_tried("sign-up steps")
@@ -78,6 +88,8 @@ FLOW = Flow(
             say="signup/add_account",
             options=(Option("Send me the link", "yes", Connect.ROUTE, sets={"new_customer": False}), _PERSON),
             reads="yes_no",
+            on_text=_adding_named,
+            exits=(Connect.ROUTE,),
         ),
     },
 )

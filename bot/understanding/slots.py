@@ -140,12 +140,14 @@ _NO_RE: Final = re.compile(
     r"|i'm|im|i've|ive|one|none|nobody)\b)|^n$"
 )
 _YES_RE: Final = re.compile(
-    r"^(?:yes|yess|yep|yeah|yea|yup|yah|ya|yas|ja|oui|si|absolutely|definitely|of course|affirmative"
+    r"^(?:yes|yess|yep|yeah|yea|yup|yah|ya|yas|ja|oui|si|sì|sí|sim|haan|haa|hanji|claro|certo|genau|klar"
+    r"|absolutely|definitely|of course|affirmative"
     r"|please do|do it|go ahead|sounds good|let's do it|lets do it)\b"
     r"|^(?:ok|okay|k|kk|sure|alright|all right|correct|right|exactly|indeed|fine|great|perfect)"
     + _ANSWER_END
     + r"|^(?:ok|okay|sure)\s+(?:do it|go|go ahead|let's|lets|sounds|send|please)\b|^y$"
     r"|^(?:done|all done|i did|we did|did it|i did it|we did it|they did|they did it|finished)" + _ANSWER_END
+    + r"|^(?:はい|是的|对的|好的)"
 )
 
 
@@ -238,6 +240,12 @@ _ADVERTISED_YES_RE: Final = re.compile(
     r"|\b(?:we|i)(?:'ve| have)?\s+(?:been\s+)?(?:advertis\w+|running (?:ads|campaigns|ppc)|run(?:ning)? ads)\b"
     r"|\b(?:we|i) (?:have|got) (?:active|live|running) (?:campaigns?|ads)\b|\bwe advertise\b"
     r"|\b(?:been )?advertising (?:for|since) \w+"
+    # "campagne attive", "les campagnes tournent", "campaigns chal rahe hain", "wir haben Kampagnen geschaltet"
+    r"|\b(?:campagne|campañas|campanhas|campagnes|kampagnen|anzeigen|anuncios|annunci|campaigns?|ads)\s+(?:\w+\s+)?"
+    r"(?:attive|activas|ativas|actives|aktiv|lopen|laufen|tournent|en cours|in corso|corriendo|rodando|geschaltet"
+    r"|chal rah[eiay]|chalu)\b"
+    r"|\b(?:haben|hemos|tenemos|abbiamo|temos|avons|hebben)\s+(?:\w+\s+)?(?:kampagnen|campañas|campagne|campanhas"
+    r"|campagnes)\b"
 )
 _ADMIN_NO_RE: Final = re.compile(
     r"\b(?:not (?:an? |the )?admin|no admin|don'?t have (?:admin|view and edit|full)|only (?:a )?viewer"
@@ -248,7 +256,9 @@ _ADMIN_YES_RE: Final = re.compile(
     r"|\b(?:i|we) (?:have|got|already have)\s+(?:the\s+)?(?:full\s+)?"
     r"(?:admin|administrator|view and edit|view & edit|full)"
     r"(?: access| rights| permissions?)?\b|\badmin (?:access|rights) (?:on|in|to) \w+ (?:already|yes)\b"
-    r"|\b(?:je suis|ich bin|soy|sono|main|hum) (?:l'|el |der |la |un |una )?(?:admin|administra\w*)\b"
+    r"|\b(?:je suis|ich bin|soy|sono|sou|ik ben|main|hum) (?:l'|el |der |la |un |una |o |a )?"
+    r"(?:admin|administra\w*|amministra\w*)\b"
+    r"|\b(?:added|made|set up|gave) (?:us|me|our login|my login) (?:as |an? )*(?:admins?|administrators?)\b"
 )
 _QUESTION_CLAUSE_RE: Final = re.compile(
     r"^\W*(?:do|does|did|is|are|should|must|can|could|will|would|what|how|which|why|when)\b")
