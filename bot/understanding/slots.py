@@ -34,10 +34,16 @@ class Slots:
 _VENDOR_RE: Final = re.compile(
     r"\bv[ae]nd[oe]?rs?\b|\b1p\b|\b1st[- ]party\b|\bfirst[- ]party\b|\bvc\b|\bvendor[- ]?central\b"
     r"|\bwholesale\b|\bsuppliers?\b|\bsell(?:s|ing)? (?:directly |wholesale )?to amazon\b"
+    # the word in customers' languages: Lieferant, proveedor, fornitore, fournisseur, fornecedor, leverancier
+    r"|\blieferanten?\b|\bproveedor(?:es)?\b|\bfornitor[ei]\b|\bfournisseurs?\b|\bfornecedor(?:es)?\b"
+    r"|\bleveranciers?\b|供应商|供應商|ベンダー"
 )
 _SELLER_RE: Final = re.compile(
     r"\bsel+e?rs?\b|\b3p\b|\b3rd[- ]party\b|\bthird[- ]party\b|\bsc\b|\bfba\b|\bfbm\b"
     r"|\bseller[- ]?central\b|\bsellercentral\b"
+    # Verkäufer, Händler, vendedor (es, pt), venditore, vendeur, verkoper: the one selling on Amazon
+    r"|\bverk(?:ä|ae|a)ufer(?:in)?\b|\bh(?:ä|ae|a)ndler\b|\bvendedor(?:es|a)?\b|\bvenditor[ei]\b"
+    r"|\bvendeu(?:r|se)s?\b|\bverkopers?\b|卖家|賣家|セラー|出品者"
 )
 _NEGATED_BEFORE: Final = re.compile(r"\b(?:not|no|isn't|aren't|never)\s+(?:an?\s+|the\s+)?$")
 _BOTH_RE: Final = re.compile(r"\b(?:both|hybrid|as well as|each)\b")
@@ -134,7 +140,8 @@ _UNSURE_RE: Final = re.compile(
     r"|not certain|no clue|hmm+ not sure|i'?m unsure|perhaps|possibly|maybe)\b"
 )
 _NO_RE: Final = re.compile(
-    r"^(?:nope|nah|naw|not yet|not really|no thanks|no thank you|negative|not at all)\b"
+    r"^(?:nope|nah|naw|not yet|not really|no thanks|no thank you|negative|not at all|nein|noch nicht|non|pas encore"
+    r"|nee|nog niet|nahi|nahin|não|nao|ainda não|todav[ií]a no|a[uú]n no|ancora no|いいえ|不是)\b"
     r"|^no(?=\s*$|\s*[,.!;:\-]|\s+(?:i|we|it|its|it's|not|thanks|thank|sorry|still|they|that|this"
     r"|haven't|havent|didn't|didnt|don't|dont|nothing|never|because|just|only|but|sir|mate|we're"
     r"|i'm|im|i've|ive|one|none|nobody)\b)|^n$"
