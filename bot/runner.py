@@ -44,6 +44,7 @@ FOLLOW_UP_OFF_TOPIC_BELOW = 0.8
 WAITING_ANSWER_ABOVE = 0.5
 # a request to connect this sure, which moved the journey on, is what the turn's first step answers
 LEAD_TOPIC_ABOVE = 0.5
+_JOURNEY_STEPS = ("connect.", "region.", "signin.")
 _WANTS_TO_CONNECT = frozenset({Topic.CONNECT_START, Topic.CONNECT_ADD_ACCOUNT, Topic.CONNECT_REQUIREMENTS,
                                Topic.CONNECT_AGENCY})
 
@@ -135,6 +136,11 @@ class Runner:
         """The customer's words asked to connect, and the turn moved the journey on to a step of it."""
         heard = ctx.heard
         if heard is None or ctx.inbound.kind != InboundKind.SAY or outcome.state == state:
+            return False
+        # from outside the journey into it ("found it in spam, now I want to connect"); within it, or on to SP-API
+        # ("yes lets connect it"), the next step answers the step's own question
+        entered = not state.startswith(_JOURNEY_STEPS) and outcome.state.startswith(_JOURNEY_STEPS)
+        if not entered:
             return False
         return heard.topics[0] is Topic.CONNECT_START and heard.confidence >= LEAD_TOPIC_ABOVE
 
