@@ -35,6 +35,11 @@ from flows.states import Handoff
 MAX_HOPS = 20  # routing nodes chained in one turn; more means a loop in a flow
 _CUSTOMER_TURNS = frozenset({InboundKind.SAY, InboundKind.CLICK})
 MAX_MISSES = 3  # answers in a row the bot cannot read before a person is brought in
+def _after_answers(answers: list[Say], step: Step) -> Step:
+    """`step` with the message's answers said first (short: the step asks its own question)."""
+    return Step(to=step.to, say=(*shortened(answers), *step.say), effects=step.effects, reprompt=step.reprompt)
+
+
 _VAGUE_TOPICS = frozenset({Topic.CLARIFY, Topic.OFF_TOPIC})
 # the topics a vague follow-up question can be about: what the bot answered last (not a handoff: the case is)
 _FOLLOWABLE = frozenset(t.value for t in Topic if t not in _VAGUE_TOPICS and t is not Topic.HANDOFF_REQUEST)
@@ -260,7 +265,7 @@ class Runner:
         answers = self.asides.answers(ctx, heard)
         if not answers:
             return step
-        return Step(to=step.to, say=(*shortened(answers), *step.say), effects=step.effects, reprompt=step.reprompt)
+        return _after_answers(answers, step)
 
     def _to_person(self, ctx: Ctx, heard: Understanding) -> Step:
         """'Is it connected? and who is my data strategist': the other questions first, then the handoff,
@@ -270,7 +275,7 @@ class Runner:
         answers = self.asides.answers(ctx, rest) if rest is not None else []
         reason = "amazon_error" if flows.person_needed_for(heard.slots.error_codes) else "customer_request"
         step = handoff(ctx, reason, asked=True)
-        return Step(to=step.to, say=(*shortened(answers), *step.say), effects=step.effects)
+        return _after_answers(answers, step)
 
     def _social(self, node: Node, ctx: Ctx, kind: str) -> Step:
         """Thanks, bye, ok, hello?: a short fitting reply, and the pending step in one line."""
@@ -359,7 +364,7 @@ class Runner:
         if flows.person_needed_for(heard.slots.error_codes):  # e.g. MD codes: our app's setup, never the customer's
             step = handoff(ctx, "amazon_error", asked=Topic.HANDOFF_REQUEST in heard.topics)
             answers = [a for a in answers if a.topic != Topic.HANDOFF_REQUEST]
-            return Step(to=step.to, say=(*shortened(answers), *step.say), effects=step.effects)
+            return _after_answers(answers, step)
         question_open = node.resumable
         asked = only_asked(topic, ctx.inbound.text, heard)
         if (topic in flows.JUMPS and not asked) or not question_open:
