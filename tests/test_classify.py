@@ -123,6 +123,13 @@ def test_cross_validated_accuracy_on_own_phrasings() -> None:
         ("我们在德国和日本卖", ("DE", "JP")),
         ("Amazon DE and it works", ("DE",)),
         ("UK, Germany and in the US", ("UK", "DE", "US")),
+        # marketplaces said to be connected already are not part of the new connection
+        ("we already connected amazon.com, now I want to add Germany and France", ("DE", "FR")),
+        ("US is already connected but DE isn't, how do I add it", ("DE",)),
+        ("we have UK and DE connected already, adding Italy and Spain", ("IT", "ES")),
+        ("Amazon.com is connected and working. We'd like to add amazon.co.uk too", ("UK",)),
+        ("wir haben amazon.de bereits verbunden und wollen jetzt Frankreich", ("FR",)),
+        ("DE isn't connected yet, only US", ("DE", "US")),
     ],
 )
 def test_marketplaces_in_order_of_mention(text: str, expected: tuple[str, ...]) -> None:

@@ -229,3 +229,34 @@ def _mostly_upper(text: str) -> bool:
     """Shouting ("HELP US IT DOESNT WORK"): then capitals say nothing about country codes."""
     letters = [ch for word in re.findall(r"[^\W\d_]{3,}", text) for ch in word]
     return len(letters) >= 6 and sum(ch.isupper() for ch in letters) > 0.6 * len(letters)
+
+
+# A clause that says its marketplaces are connected already ("US is already connected, now add DE"):
+# those are not part of the new connection. Clauses end at punctuation or where the request starts.
+_CLAUSE_END_RE: Final = re.compile(
+    r"\.(?!\w)|[;!?\n]|,|\b(?:but|now|how|want|wanna|would like|need|please|pls|can i|can we|could|add|adding"
+    r"|jetzt|wollen|möchten|ahora|queremos|maintenant|voulons|ora|vogliamo)\b"
+)
+_ALREADY_CONNECTED_RE: Final = re.compile(
+    r"\b(?:already|previously|earlier)\b.*\b(?:connected|linked|set ?up|added|integrated|synced|syncing|hooked"
+    r"|on (?:the )?(?:platform|tool|dashboard)|working|live|done)\b"
+    r"|\b(?:connected|linked|set ?up|added|integrated|hooked up|synced)\b"
+    r".*\b(?:already|before|last (?:week|month|year))\b"
+    r"|\b(?:is|are|was|were|has been|have been|got)\s+(?:all\s+)?(?:connected|linked|integrated|synced)\b"
+    r"|\b(?:bereits|schon)\b.*\b(?:verbunden|verknüpft|angebunden)\b|\bya\b.*\bconectad[oa]s?\b"
+    r"|\bdéjà\b.*\b(?:connecté|lié)e?s?\b|\bgià\b.*\b(?:collegat|conness)[oaie]\b|已(?:经)?(?:连接|绑定|授权)"
+)
+_NOT_CONNECTED_RE: Final = re.compile(r"\b(?:not|isn't|aren't|wasn't|weren't|never|no longer)\b|n't\b")
+
+
+def already_connected_marketplaces(text: str) -> tuple[str, ...]:
+    """The marketplaces a message says are connected already, which a new connection must not add."""
+    said: list[str] = []
+    start = 0
+    low = text.lower()
+    for end in [m.start() for m in _CLAUSE_END_RE.finditer(low)] + [len(low)]:
+        clause = low[start:end]
+        if _ALREADY_CONNECTED_RE.search(clause) and not _NOT_CONNECTED_RE.search(clause):
+            said.extend(c for c in extract_marketplaces(text[start:end]) if c not in said)
+        start = end
+    return tuple(said)

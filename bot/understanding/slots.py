@@ -13,6 +13,7 @@ from bot.understanding.markets import (
     BARE_TLD_RE,
     CODES,
     NAME_RE,
+    already_connected_marketplaces,
     extract_marketplaces,
     fuzzy_country,
 )
@@ -306,13 +307,22 @@ def extract_cleaned(cleaned: str) -> Slots:
     return Slots(
         account_type=extract_account_type(cleaned),
         agency=extract_agency(cleaned),
-        marketplaces=extract_marketplaces(cleaned),
+        marketplaces=_new_marketplaces(cleaned),
         yes_no=extract_yes_no(cleaned),
         error_codes=extract_error_codes(cleaned),
         new_customer=extract_new_customer(cleaned),
         advertised=extract_advertised(cleaned),
         admin=extract_admin(cleaned),
     )
+
+
+def _new_marketplaces(cleaned: str) -> tuple[str, ...]:
+    """Marketplaces named, less those the customer says are connected already."""
+    named = extract_marketplaces(cleaned)
+    if not named:
+        return named
+    connected = already_connected_marketplaces(cleaned)
+    return tuple(m for m in named if m not in connected)
 
 
 # Words that carry no request of their own: a message made only of these and slot values is an
