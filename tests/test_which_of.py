@@ -105,7 +105,7 @@ def test_the_service_asks_which_of_two_only_when_a_margin_is_set(
                               clock=ManualClock(), tokens=seeded_tokens())
     try:
         key = ConversationKey(Channel.WEBCHAT, "acme", "u1")
-        result = services.engine.handle(key, Inbound(InboundKind.SAY, "k1", text="the access topic"))
+        result = services.engine.handle(key, Inbound(InboundKind.SAY, "k1", text="the access bit"))
     finally:
         services.db.dispose()
     assert [m.topic for m in result.messages if m.audience == Audience.CUSTOMER][0] is first
