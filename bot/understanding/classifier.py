@@ -92,7 +92,11 @@ _HANDOFF_RE: Final = re.compile(
 _PLEASANTRY_RE: Final = re.compile(
     r"\W*(?:hi|hello|hey|hiya|yo|dear|greetings|good (?:morning|afternoon|evening|day)|thanks|thank you|thx|ty"
     r"|cheers|regards|kind regards|best regards|many thanks|appreciate it|sorry"
-    r"|wait|hold on|hang on|one sec|hmm+|um+|uh+|oh|ah|ok so|okay so|well|quick question|one question)\b"
+    r"|wait|hold on|hang on|one sec|hmm+|um+|uh+|oh|ah|ok so|okay so|well|quick question|one question"
+    # the words that open an aside ("Before anything else, do you need my password?") ask nothing themselves
+    r"|before anything else|first of all|first things first|before we (?:go on|continue|start)|separately"
+    r"|one more thing|another thing|by the way|btw|real quick|quick one|side question|unrelated|on another note"
+    r"|anyway|alright|all right)\b"
 )
 # Most actionable first: a request for a person, then errors and blockers, then questions.
 _PRIORITY: Final[dict[Topic, int]] = {

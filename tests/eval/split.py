@@ -1,11 +1,13 @@
-"""Split the w5 set (written outside the repository, see WRITER.md) into a tuning and a held-out half.
+"""Split a writer's set (first_messages.jsonl and journeys.jsonl, see the set's WRITER.md) into a tuning
+and a held-out half.
 
-    python tests/eval/blind3/split.py SOURCE_DIR
+    python tests/eval/split.py tests/eval/blind3 blind3 journeys            # writer w5
+    python tests/eval/split.py tests/eval/blind4 blind4 journeys4 20261204  # writer w6
 
 Rows are grouped by (first topic, one or several questions) and journeys by the topic of their first
 expectation; each group, shuffled with a fixed seed, is dealt alternately to the two halves, so both
-cover every topic. Writes blind3_tuning.jsonl, blind3_heldout.jsonl, journeys_tuning.jsonl and
-journeys_heldout.jsonl beside this file's folder (tests/eval/).
+cover every topic. Writes ROWS_tuning.jsonl, ROWS_heldout.jsonl, JOURNEYS_tuning.jsonl and JOURNEYS_heldout.jsonl
+into tests/eval/.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-EVAL = Path(__file__).resolve().parent.parent
+EVAL = Path(__file__).resolve().parent
 
 
 def _deal(items: list[dict[str, Any]], group: Any, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -48,18 +50,18 @@ def _write(name: str, items: list[dict[str, Any]]) -> None:
             out.write(json.dumps(item, ensure_ascii=False) + "\n")
 
 
-def main(source: Path) -> int:
+def main(source: Path, rows_name: str, journeys_name: str, seed: int = 20261202) -> int:
     rows = [json.loads(line) for line in (source / "first_messages.jsonl").read_text().splitlines() if line.strip()]
     journeys = [json.loads(line) for line in (source / "journeys.jsonl").read_text().splitlines() if line.strip()]
-    tuning, heldout = _deal(rows, lambda r: (r["topics"][0], len(r["topics"]) > 1), 20261202)
-    j_tuning, j_heldout = _deal(journeys, _first_expect, 20261203)
-    _write("blind3_tuning.jsonl", tuning)
-    _write("blind3_heldout.jsonl", heldout)
-    _write("journeys_tuning.jsonl", j_tuning)
-    _write("journeys_heldout.jsonl", j_heldout)
+    tuning, heldout = _deal(rows, lambda r: (r["topics"][0], len(r["topics"]) > 1), seed)
+    j_tuning, j_heldout = _deal(journeys, _first_expect, seed + 1)
+    _write(f"{rows_name}_tuning.jsonl", tuning)
+    _write(f"{rows_name}_heldout.jsonl", heldout)
+    _write(f"{journeys_name}_tuning.jsonl", j_tuning)
+    _write(f"{journeys_name}_heldout.jsonl", j_heldout)
     sys.stdout.write(f"rows {len(tuning)} / {len(heldout)}, journeys {len(j_tuning)} / {len(j_heldout)}\n")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(Path(sys.argv[1])))
+    raise SystemExit(main(Path(sys.argv[1]), sys.argv[2], sys.argv[3], *(int(a) for a in sys.argv[4:5])))
