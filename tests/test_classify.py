@@ -129,6 +129,7 @@ def test_cross_validated_accuracy_on_own_phrasings() -> None:
         ("we have UK and DE connected already, adding Italy and Spain", ("IT", "ES")),
         ("Amazon.com is connected and working. We'd like to add amazon.co.uk too", ("UK",)),
         ("wir haben amazon.de bereits verbunden und wollen jetzt Frankreich", ("FR",)),
+        ("نحن بائعون في الإمارات والسعودية", ("AE", "SA")),
         ("DE isn't connected yet, only US", ("DE", "US")),
     ],
 )
@@ -395,6 +396,14 @@ def test_vague_messages_ask_to_clarify(classifier: Classifier) -> None:
         ("we are an agentur, the kunde owns the seller account, who signs in?", Topic.CONNECT_AGENCY),
         ("la contraseña de amazon, do you see it?", Topic.CONNECT_SECURITY),
         ("how much it cost per marketplace, the factura is confusing", Topic.BILLING),
+        # Portuguese, Dutch, Turkish, Polish and Arabic, whose words the glossary also knows
+        ("O e-mail de convite nunca chegou", Topic.SIGNUP_EMAIL),
+        ("Ik heb alleen leesrechten, hoe krijg ik bewerken van de eigenaar?", Topic.PREREQ_PERMISSIONS),
+        ("Reklam hesabımı bağladım ama veriler 4 gündür görünmüyor", Topic.SYNC_OVERDUE),
+        ("Czy to bezpieczne? Widzicie moje hasło do Amazon?", Topic.CONNECT_SECURITY),
+        ("ممكن أتكلم مع موظف؟", Topic.HANDOFF_REQUEST),
+        ("كيف أربط حسابي في أمازون؟", Topic.CONNECT_START),
+        ("كم تكلفة إضافة سوق آخر؟", Topic.BILLING),
     ],
 )
 def test_words_of_other_languages_are_understood(classifier: Classifier, text: str, topic: Topic) -> None:

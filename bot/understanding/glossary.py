@@ -153,6 +153,109 @@ i = ich je io 我 私
 is = ist hai 是
 """
 
+
+# Portuguese (Brazil), Dutch, Turkish and Polish; then Arabic, written without hamza on alef, with ه for ة and
+# ي for a final ى (how `strip_accents` folds them), and without the prefixes و ف ب ل ال that words carry.
+_MORE_LANGUAGES: Final = """
+connect = conectei conectamos conexao vincular vinculei integrar integrei integracao verbonden aangesloten
+    bağla* bağlan* bagla* baglan* połącz* polacz* podłącz* podlacz*
+    ربط* اربط نربط يربط تربط مربوط متصل توصيل الربط
+account = hesap* hesab* kontem kontu konta
+    حساب* حسابات
+amazon = امازون
+how = nasil nasıl jak كيف كيفيه ازاي شلون
+what = ماذا ايش شو
+where = nerede gdzie اين وين فين
+when = ne_zaman kiedy متي امتي
+why = por_que pra_que para_que neden dlaczego لماذا ليش ليه
+which = qual quais hangi który która które ktory ktora ktore اي
+can = consigo conseguimos podem mogę moge możemy mozemy ممكن يمكن يمكنني يمكننا استطيع نستطيع اقدر نقدر
+want = gostaria gostariamos wil willen istiyorum chcę chce chcemy اريد نريد ابغي نبغي ابي عايز عاوز بدي
+need = precisa necessario gerekiyor gerekli potrzebuję potrzebuje potrzebujemy احتاج نحتاج يحتاج لازم مطلوب
+requirements = voorwaarden vereisten gereksinim* wymagania متطلبات شروط
+before = voordat önce once przed قبل
+after = nadat sonra po بعد
+already = zaten już juz بالفعل
+still = nog hâlâ nadal wciąż wciaz لسه لازال مازال
+not = nao değil degil yok لا لم ليس مش مو
+nothing = niks hiçbir hicbir nic ولا_شي
+since = há sinds önce temu منذ من_زمان
+days = dagen gün gun gündür gundur dni dzień dzien ايام يوم
+two days = يومين
+hours = uren saat saattir godzin godziny godzinę ساعات ساعه
+two hours = ساعتين
+week = weken hafta tydzień tydzien اسبوع اسابيع
+yesterday = ontem gisteren dün dun wczoraj امس البارحه
+today = hoje vandaag bugün bugun dzisiaj dziś dzis اليوم
+data = gegevens veri verile* dane danych بيانات معلومات
+sync = sincronizacao sincronizar sincronizando sincronizou synchronisatie synchroniseren senkron* synchroniz*
+    مزامنه تزامن
+empty = leeg boş bos pusty pusta puste فارغ فاضي فاضيه
+show = mostra mostrando aparecem zichtbaar görün* gorun* widać widac wyświetla* wyswietla* يظهر تظهر ظاهر
+see = veo vemos vejo zie görüyorum goruyorum widzę widze اشوف اري شايف
+login = inloggen giriş giris zaloguj* logowanie تسجيل_الدخول
+password = şifre* sifre* parola hasło haslo كلمه_المرور كلمه_السر باسورد
+email = e-posta e-mail e-maila بريد ايميل البريد_الالكتروني
+message = mensagem bericht mesaj wiadomość wiadomosc رساله
+verification = verificacao confirmacao verificatie doğrulama dogrulama weryfikacja* تحقق التحقق تفعيل تاكيد
+received = recebemos chegaram gelmedi otrzymałem otrzymalem dostałem dostalem وصلني وصلتني تصلني وصلتنا استلمت
+invite = convidei davet* zaproszenie zaprosz* دعوه ادعو
+colleague = collega meslektaş meslektas kolega kolegi زميل زميلي زميلتي
+access = acesso acessar erişim* erisim* dostęp dostep وصول
+permissions = permissao permissoes yetki* uprawnienia uprawnień صلاحيه صلاحيات اذونات
+view = visualizacao visualizar görüntüle* goruntule* podgląd podglad مشاهده عرض
+edit = edicao düzenle* duzenle* edycja edytuj تعديل تحرير
+admin = beheerder yönetici yonetici مدير مسؤول ادمن
+owner = dono dona proprietario eigenaar sahibi właściciel wlasciciel مالك صاحب
+partner = socio ortak wspólnik wspolnik شريك
+safe = seguranca güvenli guvenli güvenlik guvenlik bezpieczn* امن امان
+error = hata błąd blad خطا غلط
+agency = ajans agencja وكاله
+client = müşteri musteri klient klienta عميل* عملاء
+tool = ferramenta araç arac narzędzie narzedzie اداه برنامج
+remove = remover tirar kaldır* kaldir* usun* ازاله
+delete = verwijderen sil silmek مسح حذف احذف امسح
+cancel = cancelamento opzeggen annuleren iptal anuluj* انهاء الغاء الغي كنسل
+advertising = publicidade propaganda advertenties adverteren reklam* اعلان* اعلانات
+campaigns = campagnes kampanya* kampani* حملات حمله حملاتنا
+active = ativa ativas ativo ativos actief aktif aktywn* نشط نشطه فعال فعاله شغاله
+person = pessoa atendente humano medewerker mens temsilci insan człowiek czlowiek konsultant* موظف شخص انسان بشري ممثل
+support = suporte destek wsparcie دعم خدمه_العملاء
+talk = falar praten spreken konuşmak konusmak porozmawiać porozmawiac اتكلم اتحدث اكلم التحدث نتكلم
+seller = satıcı satici sprzedawca بائع بائعون بائعين سيلر
+vendor = leverancier tedarikçi tedarikci dostawca مورد موردين فيندور
+difference = diferenca verschil fark różnica roznica فرق
+organization = organizacao kuruluş kurulus organizasyon organizacja منظمه مؤسسه
+create = criar criei aanmaken oluştur* olustur* utworz* انشاء انشئ
+add = adicionar adicionei incluir ekle* doda* اضافه اضيف نضيف اضف
+another = başka baska inny inne اخر اخري ثاني
+cost = kost ücret ucret fiyat koszt* تكلفه سعر بكم تكلف
+billed = cobrado cobranca fatura fatur* faktura* فاتوره فواتير
+pay = betalen öde* ode* zapłac* zaplac* ادفع ندفع دفع
+marketplace = pazaryeri mağaza magaza sklep سوق متجر
+help = helpen hulp yardım* yardim* pomoc* مساعده ساعدني ساعدوني
+works = çalışıyor calisiyor çalışmıyor calismiyor działa dziala يعمل يشتغل شغال
+problem = probleem sorun مشكله
+region = regiao regio bölge bolge منطقه
+start = comecar iniciar beginnen başla* basla* zacząć zaczac rozpocz* ابدا نبدا بدء البدء
+first = primeira primeiro eerste ilk pierwsz* اول الاول
+step = etapa stap adım adim krok خطوه خطوات
+second = segunda segundo tweede ikinci drug* ثاني الثانيه
+authorize = autorizacao autorizar autorizei autoriseren yetkilendir* autoryz* تفويض ترخيص
+dashboard = painel paneel panel لوحه
+hello = olá ola hallo merhaba cześć czesc مرحبا اهلا هلا السلام_عليكم
+thanks = obrigado obrigada bedankt dank teşekkür* tesekkur* dzięki dzieki dziękuję dziekuje شكرا
+my = meu minha meus minhas mijn benim mój moj moja
+we = nós wij biz my_firma
+with = مع
+forgot = esqueci esquecemos vergeten unuttum zapomniałem zapomnialem zapomniałam zapomnialam نسيت نسينا
+have = tenho temos heb hebben mam mamy لدي عندي عندنا
+only = só somente apenas alleen sadece tylko فقط
+i = eu ik
+do = fazer faço faco doen yapmak zrobić zrobic
+is = é
+"""
+
 _NUMERALS: Final = {"一": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "十": "10"}
 # "三天", "3日", "两周": a count of days, hours or weeks in Chinese or Japanese, read as "3 days"
 _CJK_DURATION_RE: Final = re.compile(r"([0-9一二两三四五六七十]+)\s*(?:个)?(天|日間|日|小时|時間|周|週間|星期)")
@@ -161,10 +264,24 @@ _CJK_UNITS: Final = {"天": "days", "日間": "days", "日": "days", "小时": "
 _CJK_CHAR_RE: Final = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 
 
+_ARABIC_FOLD: Final = str.maketrans({"ة": "ه", "ى": "ي", "ـ": None})
+_ARABIC_RE: Final = re.compile(r"[\u0620-\u06d3]")
+# Arabic writes "and", "so", "with", "for" and "the" onto the word (والبيانات, بحسابي); tried off, longest first.
+_ARABIC_PREFIXES: Final = ("وبال", "وال", "فال", "بال", "كال", "لل", "ال", "و", "ف", "ب", "ل")
+_ARABIC_SUFFIXES: Final = ("كم", "هم", "ها", "نا", "ي", "ه", "ك")
+
+
 def strip_accents(word: str) -> str:
-    """ "lösche" -> "losche", "sesión" -> "sesion": how the table spells its forms."""
+    """ "lösche" -> "losche", "sesión" -> "sesion", "أمازون" -> "امازون": how the table spells its forms."""
     decomposed = unicodedata.normalize("NFD", word)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("ß", "ss")
+    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("ß", "ss")
+    return folded.translate(_ARABIC_FOLD) if _ARABIC_RE.search(folded) else folded
+
+
+def _arabic_forms(word: str) -> list[str]:
+    """An Arabic word as typed, then without its prefixes, then also without a pronoun ending (حسابنا)."""
+    bare = [word, *(word[len(p):] for p in _ARABIC_PREFIXES if word.startswith(p) and len(word) - len(p) >= 2)]
+    return bare + [b[: -len(s)] for b in bare for s in _ARABIC_SUFFIXES if b.endswith(s) and len(b) - len(s) >= 3]
 
 
 class _Glossary:
@@ -175,6 +292,8 @@ class _Glossary:
         scripts: dict[str, str] = {}
         for english, forms in _entries(table):
             for form in forms:
+                if _ARABIC_RE.search(form):
+                    form = strip_accents(form)
                 if _CJK_CHAR_RE.search(form):
                     scripts.setdefault(form, english)
                 elif "_" in form:
@@ -201,6 +320,8 @@ class _Glossary:
         return text
 
     def translate_word(self, word: str) -> str:
+        if _ARABIC_RE.search(word):
+            return self._arabic_word(word)
         found = self.words.get(word)
         if found is None and not word.isascii():
             found = self.words.get(strip_accents(word))
@@ -210,6 +331,17 @@ class _Glossary:
                     return english
             return word
         return found
+
+    def _arabic_word(self, word: str) -> str:
+        forms = _arabic_forms(strip_accents(word))
+        for form in forms:
+            if form in self.words:
+                return self.words[form]
+        for form in forms:
+            for stem, english in self.stems:
+                if form.startswith(stem):
+                    return english
+        return word
 
 
 def _entries(table: str) -> list[tuple[str, list[str]]]:
@@ -245,4 +377,4 @@ def _duration(match: re.Match[str]) -> str:
 @cache
 def glossary() -> _Glossary:
     """The table, parsed once, on first use."""
-    return _Glossary(_TABLE)
+    return _Glossary(_TABLE + _MORE_LANGUAGES)

@@ -74,13 +74,18 @@ COUNTRY_NAMES: Final[dict[str, str]] = {
     "australien": "AU", "australie": "AU", "down under": "AU", "singapur": "SG", "singapour": "SG",
     "südafrika": "ZA",
 }  # fmt: skip
-# Names in scripts without spaces between words (Chinese, Japanese): matched anywhere in the text.
+# Names in scripts without spaces between words (Chinese, Japanese), and Arabic: matched anywhere in the text.
 CJK_NAMES: Final[dict[str, str]] = {
     "美国": "US", "美國": "US", "加拿大": "CA", "墨西哥": "MX", "巴西": "BR", "英国": "UK", "英國": "UK",
     "德国": "DE", "德國": "DE", "ドイツ": "DE", "法国": "FR", "法國": "FR", "フランス": "FR", "意大利": "IT",
     "イタリア": "IT", "西班牙": "ES", "スペイン": "ES", "荷兰": "NL", "瑞典": "SE", "波兰": "PL", "比利时": "BE",
     "土耳其": "TR", "埃及": "EG", "沙特": "SA", "阿联酋": "AE", "印度": "IN", "日本": "JP", "澳大利亚": "AU",
     "澳洲": "AU", "新加坡": "SG", "イギリス": "UK", "アメリカ": "US", "オーストラリア": "AU",
+    # Arabic writes "and", "in" and "the" onto the name (والسعودية, بالإمارات), so these too are matched anywhere
+    "السعودية": "SA", "السعوديه": "SA", "الإمارات": "AE", "الامارات": "AE", "مصر": "EG", "أمريكا": "US",
+    "امريكا": "US", "الولايات المتحدة": "US", "كندا": "CA", "بريطانيا": "UK", "المملكة المتحدة": "UK",
+    "ألمانيا": "DE", "المانيا": "DE", "فرنسا": "FR", "إيطاليا": "IT", "ايطاليا": "IT", "إسبانيا": "ES",
+    "اسبانيا": "ES", "تركيا": "TR", "الهند": "IN", "اليابان": "JP", "أستراليا": "AU", "استراليا": "AU",
 }  # fmt: skip
 _CJK_RE: Final = re.compile("|".join(sorted(CJK_NAMES, key=len, reverse=True)))
 # "Oz" for Australia, only capitalised and not after a number ("16 oz").

@@ -25,7 +25,9 @@ _ASCII_CONTROL_RE: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _URL_RE: Final = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _URL_ERROR_RE: Final = re.compile(r"[?&#]error=([a-z_]+)", re.IGNORECASE)
 _REPEAT_RE: Final = re.compile(r"([^\W\d_])\1{2,}")
-_QUOTES: Final = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "“": '"', "”": '"'})
+_QUOTES: Final = str.maketrans(
+    {"’": "'", "‘": "'", "`": "'", "´": "'", "“": '"', "”": '"', "؟": "?", "،": ",", "؛": ";"}  # Arabic ? , ;
+)
 
 
 _AMAZON_TYPO_RE: Final = re.compile(
@@ -153,9 +155,11 @@ _SLANG: Final[dict[str, str]] = {
     "yrs": "years",
 }
 # Latin letters with accents (müssen, région, españa) stay whole words; a run of Chinese or Japanese
-# characters is one "word" whose character n-grams the model reads.
+# characters is one "word" whose character n-grams the model reads; Arabic words are words too.
 _WORD_RE: Final = re.compile(
-    r"[a-z0-9\u00df-\u00f6\u00f8-\u024f][a-z0-9\u00df-\u00f6\u00f8-\u024f'/]*|[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]+")
+    r"[a-z0-9\u00df-\u00f6\u00f8-\u024f][a-z0-9\u00df-\u00f6\u00f8-\u024f'/]*|[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]+"
+    r"|[\u0620-\u065f\u066e-\u06d3]+"
+)
 _CANON: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (re.compile(r"\bsp\s*[-_ ]?\s*api\b|\bselling[- ]partner(?: api)?\b|\bseller[- ]partner api\b"), " spapi "),
     (re.compile(r"\bview\s*(?:&|and|\+|/|n)\s*edit\b"), " view and edit "),
