@@ -24,7 +24,7 @@ from bot.classify import Understanding, extract_slots
 from bot.knowledge import Knowledge
 from bot.render import Templates
 from bot.types import Audience, Choice, Inbound, InboundKind, Topic
-from bot.understanding.questions import asks
+from bot.understanding.questions import asks, asks_or_requests
 from flows.answers import affirms
 from flows.base import Ctx, Effect, Node, Option, Say, Step, Timing, goto, stay
 from flows.handoff import handoff
@@ -35,6 +35,17 @@ from flows.states import Handoff
 MAX_HOPS = 20  # routing nodes chained in one turn; more means a loop in a flow
 _CUSTOMER_TURNS = frozenset({InboundKind.SAY, InboundKind.CLICK})
 MAX_MISSES = 3  # answers in a row the bot cannot read before a person is brought in
+def _restates_known(journey: Journey, heard: Understanding, text: str) -> bool:
+    """The message says again what the journey already holds (the account type, its marketplaces) and asks
+    nothing: agreement, not something the bot failed to read."""
+    slots = heard.slots
+    if asks(text) or not (slots.account_type or slots.marketplaces):
+        return False
+    same_type = slots.account_type in (None, journey.account_type)
+    same_places = set(slots.marketplaces) <= set(journey.marketplaces)
+    return same_type and same_places
+
+
 def _after_answers(answers: list[Say], step: Step) -> Step:
     """`step` with the message's answers said first (short: the step asks its own question)."""
     return Step(to=step.to, say=(*shortened(answers), *step.say), effects=step.effects, reprompt=step.reprompt)
@@ -230,8 +241,8 @@ class Runner:
             return self._answered_with(self._choose(node, option, ctx), ctx, heard), True
         if node.on_text is not None:
             step = node.on_text(ctx)
-            if step is not None:
-                return step, True
+            if step is not None:  # "Maybe we're a seller? What's the difference?": the step, its question answered
+                return self._answered_with(step, ctx, heard), True
         social = social_kind(ctx.inbound.text)
         if social is not None and not heard.slots.error_codes:
             return self._social(node, ctx, social), True
@@ -241,7 +252,7 @@ class Runner:
         """'It shows MD1000, what did I do wrong?' while the case waits for a strategist: the message goes to the
         case as always, and a question the bot can answer itself is answered now instead of after the wait.
         Once a strategist has claimed the case, they answer: the bot does not talk over them."""
-        if heard is None or ctx.journey.case_status != "open" or not asks(ctx.inbound.text):
+        if heard is None or ctx.journey.case_status != "open" or not asks_or_requests(ctx.inbound.text):
             return step
         if heard.topics[0] in (*_VAGUE_TOPICS, Topic.HANDOFF_REQUEST) or heard.confidence < WAITING_ANSWER_ABOVE:
             return step
@@ -354,6 +365,8 @@ class Runner:
     def _by_topic(self, node: Node, ctx: Ctx, heard: Understanding) -> Step:
         heard = ctx.heard = self._followed_up(node, ctx, heard)
         topic = heard.topics[0]
+        if topic == Topic.CLARIFY and node.resumable and _restates_known(ctx.journey, heard, ctx.inbound.text):
+            return self._social(node, ctx, "ack")  # "ok, let's redo it as seller" once it is seller: agreed, go on
         if topic == Topic.CLARIFY or (topic == Topic.OFF_TOPIC and node.resumable):
             return self._not_understood(node, ctx)
         ctx.journey.misses = 0

@@ -46,6 +46,8 @@ CLARIFY_BELOW: Final = 0.34
 # phrasings' narrowest band (0.05) holds 2 wrong guesses of 5. So 0.0: the bot answers its best reading.
 # The question "is this about X, or Y?" stays for a caller that sets a margin (tests/test_which_of.py).
 ABSTAIN_MARGIN: Final = 0.0
+# Below CLARIFY_BELOW, two topics each this likely and within the margin are what the message is split between.
+_TIE_MIN: Final = 0.2
 
 # A clause of a multi-question message adds its topic only when this sure of it ...
 _CLAUSE_MIN: Final = 0.50
@@ -289,6 +291,9 @@ class Classifier:
         if not found:
             if slots.yes_no is not None and len(whole.split()) <= 4:
                 return Understanding((top,), top_p, slots)  # a bare answer: the caller reads yes_no
+            tie = self._tie(candidates, slots)
+            if tie:  # unsure, but between two topics only ("the access bit"): which of the two, not "say again"
+                return Understanding((tie[0],), candidates[0][1], slots, candidates=candidates, alternatives=tie)
             return Understanding((Topic.CLARIFY,), top_p, slots, candidates=candidates)
         ordered = sorted(found, key=lambda t: found[t][0])
         asked = sorted(ordered, key=lambda t: where.get(t, stated_at.get(t, self._asked_at(t, content, slots))))
@@ -326,6 +331,15 @@ class Classifier:
             return ()
         (first, p1), (second, p2) = candidates[:2]
         if first is not real[0] or p1 - p2 >= self.abstain_margin:
+            return ()
+        return (first, second)
+
+    def _tie(self, candidates: tuple[tuple[Topic, float], ...], slots: Slots) -> tuple[Topic, ...]:
+        """The two topics a message too unsure for either is split between, when asking which is on."""
+        if self.abstain_margin <= 0 or len(candidates) < 2 or slots.error_codes:
+            return ()
+        (first, p1), (second, p2) = candidates[:2]
+        if p2 < _TIE_MIN or p1 - p2 >= self.abstain_margin or Topic.HANDOFF_REQUEST in (first, second):
             return ()
         return (first, second)
 

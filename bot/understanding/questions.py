@@ -52,3 +52,20 @@ _CJK: Final = re.compile(
 def asks(text: str) -> bool:
     """Whether `text` asks something (a question or a doubt), in any of the languages above."""
     return bool(_MARK.search(text) or _OPENING.search(text.strip()) or _INVERTED.search(text) or _CJK.search(text))
+
+
+# A request is a question in other words: "we want to add amazon.it", "I'd like to connect Canada too",
+# "please send the link again", "let's do the UK next".
+_REQUEST: Final = re.compile(
+    r"\b(?:i|we) (?:want|wanna|need|would like|'d like|d like|have) to\b|\b(?:i|we)'d like to\b|\bplease\b|\bpls\b"
+    r"|\blet'?s\b|\bhelp me\b|\b(?:i|we) (?:want|need) (?:a|an|the|another|more)\b"
+    r"|\b(?:ich|wir) (?:möchte|möchten|will|wollen)\b|\b(?:quiero|queremos|quisiera|necesito|necesitamos)\b"
+    r"|\b(?:je veux|nous voulons|je voudrais|j'aimerais)\b|\b(?:voglio|vogliamo|vorrei)\b"
+    r"|\b(?:quero|queremos|gostaria|preciso)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_or_requests(text: str) -> bool:
+    """Whether `text` asks something or asks for something."""
+    return asks(text) or bool(_REQUEST.search(text))

@@ -238,9 +238,17 @@ def _wait_marker(text: str) -> str:
     return " _long_wait_ " if longest >= 47 else " _short_wait_ "
 
 
+# Words that open a sentence and ask nothing ("Separately, we want to add amazon.it", "ok so how long"):
+# left out so the model reads what follows them.
+_OPENERS_RE: Final = re.compile(
+    r"^(?:\W*(?:ok(?:ay)?|so|well|also|separately|anyway|btw|by the way|one more thing|another thing"
+    r"|before anything else|first of all|quick question|one question|real quick)\b[\s,.:;!-]*)+(?=\w)"
+)
+
+
 def normalize(text: str) -> str:
     """Lower-cased, canonical text the model sees (expects `clean`ed input, accepts any)."""
-    text = text.lower()
+    text = _OPENERS_RE.sub("", text.lower())
     market = NAME_RE.search(text) or AMAZON_DOMAIN_RE.search(text) or BARE_TLD_RE.search(text)
     words_of = glossary()
     text = words_of.translate_text(text)
