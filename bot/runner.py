@@ -8,6 +8,7 @@ answered and the open question asked again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,6 +36,23 @@ from flows.states import Handoff
 MAX_HOPS = 20  # routing nodes chained in one turn; more means a loop in a flow
 _CUSTOMER_TURNS = frozenset({InboundKind.SAY, InboundKind.CLICK})
 MAX_MISSES = 3  # answers in a row the bot cannot read before a person is brought in
+_PRIMARY_USER_RE = re.compile(r"\bprimary\b|\bmain (?:user|login|account holder)\b|\baccount owner\b")
+
+
+def _at_the_consent_step(state: str, heard: Understanding, text: str) -> Understanding:
+    """At the SP-API step the Ads sign-in has already proved View and Edit: a question about permissions, or
+    about the primary user, is about who may approve this step (Amazon's primary-user rule)."""
+    if not state.startswith("sp_api.") or heard.topics[0] is Topic.CONNECT_SP_API:
+        return heard
+    if heard.topics[0] is Topic.PREREQ_PERMISSIONS or _PRIMARY_USER_RE.search(text.lower()):
+        rest = tuple(t for t in heard.topics if t is not Topic.CONNECT_SP_API)
+        topics = (Topic.CONNECT_SP_API, *(t for t in rest if t is not Topic.PREREQ_PERMISSIONS))
+        asked = tuple(Topic.CONNECT_SP_API if t is heard.topics[0] else t for t in heard.in_asked_order)
+        return Understanding(topics, heard.confidence, heard.slots, tuple(dict.fromkeys(asked)),
+                             questioned=heard.questioned | {Topic.CONNECT_SP_API})
+    return heard
+
+
 def _restates_known(journey: Journey, heard: Understanding, text: str) -> bool:
     """The message says again what the journey already holds (the account type, its marketplaces) and asks
     nothing: agreement, not something the bot failed to read."""
@@ -233,6 +251,7 @@ class Runner:
                 return self._answered_while_waiting(step, ctx, heard), True
         if heard is None:
             return self._not_understood(node, ctx), True
+        heard = ctx.heard = _at_the_consent_step(ctx.state, heard, ctx.inbound.text)
         self._remember(ctx, heard)
         if heard.topics[0] == Topic.HANDOFF_REQUEST:
             return self._to_person(ctx, heard), False
@@ -242,7 +261,7 @@ class Runner:
         if node.on_text is not None:
             step = node.on_text(ctx)
             if step is not None:  # "Maybe we're a seller? What's the difference?": the step, its question answered
-                return self._answered_with(step, ctx, heard), True
+                return self._answered_with(step, ctx, heard, besides=self._topic_of(step)), True
         social = social_kind(ctx.inbound.text)
         if social is not None and not heard.slots.error_codes:
             return self._social(node, ctx, social), True
@@ -268,12 +287,16 @@ class Runner:
         return Step(to=step.to, say=(*relayed, *shortened(answers), *noted), effects=step.effects,
                     reprompt=step.reprompt)
 
-    def _answered_with(self, step: Step, ctx: Ctx, heard: Understanding) -> Step:
+    def _topic_of(self, step: Step) -> Topic | None:
+        """The topic of the step a turn moves to (None when it stays)."""
+        return self.nodes[step.to.value].topic if step.to is not None else None
+
+    def _answered_with(self, step: Step, ctx: Ctx, heard: Understanding, besides: Topic | None = None) -> Step:
         """'Sellers, do we need SP-API?' at the Vendor-or-Seller step: the answer moves the journey on, and the
-        question it came with is answered first."""
+        question it came with is answered first; `besides`: a topic the step itself answers, not said twice."""
         if not asks(ctx.inbound.text):
             return step
-        answers = self.asides.answers(ctx, heard)
+        answers = [a for a in self.asides.answers(ctx, heard) if a.topic is not besides]
         if not answers:
             return step
         return _after_answers(answers, step)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.types import InboundKind, Topic
 from flows.answers import wants_again
 from flows.base import Ctx, Flow, Node, Option, Say, Step, goto, stay
@@ -46,6 +48,24 @@ def _retry_if_asked(ctx: Ctx) -> Step | None:
     return goto(S.REQUIRED) if wants_again(ctx) else None
 
 
+# "the Seller Central page says I don't have permission", "I'm not the primary user", "it says Invalid Access":
+# Amazon's primary-user rule, told in the customer's words instead of by the callback.
+_NOT_PRIMARY_RE = re.compile(
+    r"\bnot (?:the |our |a )?(?:primary|main|account owner|owner)\b|\binvalid access\b"
+    r"|\b(?:don'?t|do not|doesn'?t|does not|didn'?t) have (?:the )?(?:permissions?|access|rights)\b"
+    r"|\bno (?:permissions?|rights|access) to (?:view|see|open|approve|authori[sz]e)\b"
+    r"|\bnot (?:allowed|authori[sz]ed)\b"
+)
+
+
+def _reported_not_primary(ctx: Ctx) -> Step | None:
+    """At the consent link: the customer reports the primary-user rule themselves (the callback may never come)."""
+    if _NOT_PRIMARY_RE.search(ctx.inbound.text.lower()):
+        ctx.journey.note_tried("customer reported: this login cannot approve the SP-API step (primary-user rule)")
+        return goto(S.NOT_PRIMARY)
+    return None
+
+
 def _skip(ctx: Ctx) -> Step:
     ctx.journey.sp_api = "skipped"
     return goto(Connect.ROUTE, Say("sp_api/skipped"))
@@ -65,6 +85,7 @@ FLOW = Flow(
             say_again="sp_api/still_open",
             link="spapi",
             on_event={InboundKind.AMAZON: on_consent},
+            on_text=_reported_not_primary,
             exits=(Connect.ROUTE, S.REQUIRED, S.NOT_PRIMARY, S.CANCELLED, Handoff.WAITING),
         ),
         S.OFFER: Node(
