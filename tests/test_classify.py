@@ -380,6 +380,16 @@ def test_context_sentences_do_not_hide_the_problem(classifier: Classifier) -> No
     assert u.slots.account_type == "seller"
 
 
+def test_a_problem_told_on_the_way_to_the_question_does_not_answer_first(classifier: Classifier) -> None:
+    u = classifier.understand(
+        "Nothing shows up in the list. I checked and I'm just a Viewer there. How does the owner give me edit rights?"
+    )
+    assert u.in_asked_order[0] is Topic.PREREQ_PERMISSIONS
+    # a prerequisite they say is missing still leads: it decides what happens next
+    never = classifier.understand("we never ran any ads, can we connect anyway? and is my password shared with you?")
+    assert never.topics[0] is Topic.PREREQ_ADVERTISING
+
+
 def test_vague_messages_ask_to_clarify(classifier: Classifier) -> None:
     for text in ("help", "it doesnt work!!!", "hello?", "qwerty", "zzz"):
         assert classifier.understand(text).topics[0] is Topic.CLARIFY, text

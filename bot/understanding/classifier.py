@@ -236,6 +236,10 @@ class Classifier:
             # the main topic sits where it is asked, so equal questions keep the customer's order
             asked_at = [c.position for c in content if int(c.probs.argmax()) == best and c.probs[best] >= _CLAUSE_MIN]
             offer(top, top_p, (2, 0, min(asked_at, default=0)), min(asked_at, default=None))
+        # the main topic is what a question asks: a blocker only told on the way to it does not lead, unless it is
+        # a prerequisite they say is missing ("we never ran any ads, can we connect anyway?")
+        main_questioned = top_p >= self.clarify_below and any(c.question for c in content if c.position in asked_at)
+        main_questioned = main_questioned and slots.advertised is not False and slots.admin is not False
         handoff_p = float(probs[self._index[Topic.HANDOFF_REQUEST]])
         has_answers = bool(slots.account_type or slots.marketplaces)
         form = sum(1 for c in content if _is_field(c)) >= 2
@@ -258,7 +262,8 @@ class Classifier:
                     continue
                 tier = _PRIORITY.get(c_top, _QUESTION_TIER)
                 # a one- or two-word fragment ("Admin access? Campaigns?") elaborates, never leads
-                leads = tier < main_tier and c_p >= _JUMP_MIN and _word_count(clause.text) >= 3
+                leads = (tier < main_tier and c_p >= _JUMP_MIN and _word_count(clause.text) >= 3
+                         and (clause.question or not main_questioned))
                 peer = tier == main_tier and c_p >= _PEER_MIN
                 rank = (1, tier, clause.position) if leads else (2, 0, clause.position) if peer else (
                     3, tier, clause.position)
@@ -296,12 +301,20 @@ class Classifier:
                 return Understanding((tie[0],), candidates[0][1], slots, candidates=candidates, alternatives=tie)
             return Understanding((Topic.CLARIFY,), top_p, slots, candidates=candidates)
         ordered = sorted(found, key=lambda t: found[t][0])
-        asked = sorted(ordered, key=lambda t: where.get(t, stated_at.get(t, self._asked_at(t, content, slots))))
         alternatives = self._alternatives(ordered, candidates, slots)
         if parts:
             questioned = frozenset(self._topics[int(c.probs.argmax())] for c in parts if c.question or asks(c.text))
         else:
             questioned = frozenset({top}) if asks(cleaned) else frozenset()
+        # in the order asked; but when the main topic is the one thing a question asks, what is only told on the way
+        # ("Nothing listed. I'm only a Viewer. How does the owner upgrade me?") is answered after it
+        main_asked = ordered[0] in questioned and not (questioned - _VAGUE - {ordered[0]})
+
+        def asked_order(t: Topic) -> tuple[bool, int]:
+            told = main_asked and t is not ordered[0] and t not in questioned
+            return told, where.get(t, stated_at.get(t, self._asked_at(t, content, slots)))
+
+        asked = sorted(ordered, key=asked_order)
         return Understanding(tuple(ordered), found[ordered[0]][1], slots, tuple(asked), candidates, alternatives,
                              questioned)
 
