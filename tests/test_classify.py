@@ -346,6 +346,15 @@ def test_bare_yes_keeps_a_topic_and_reports_the_answer(classifier: Classifier) -
             "which region is the UK in?\nand how much will it cost per marketplace",
             {Topic.CONNECT_REGION, Topic.BILLING},
         ),
+        # a request after a comma and "and", and a plus between two requests
+        (
+            "synced four days ago and still empty, and we want to speak to a human",
+            {Topic.SYNC_OVERDUE, Topic.HANDOFF_REQUEST},
+        ),
+        (
+            "add my colleague + put our two brands under one manager account",
+            {Topic.ACCOUNT_TEAM, Topic.ACCOUNT_MANAGER},
+        ),
     ],
 )
 def test_several_questions_are_all_heard(classifier: Classifier, text: str, expected: set[Topic]) -> None:

@@ -267,7 +267,9 @@ _SPLIT_RE: Final = re.compile(
     # "how long is the sync, what does it cost and is it safe": a comma or "and" before a new
     # question (not "view and edit", not "UK, DE and FR")
     r"|(?:,\s*and|,|\s+and)\s+(?=(?:how|what|what's|whats|is|do|does|can|could|where|who|why|which|will"
-    r"|should|are|when|i need|we need)\b)"
+    r"|should|are|when|i need|we need|i want|we want|i'd like|we'd like|i would like|we would like)\b)"
+    # "invite my team + group our 3 brands into one view?": a plus between two requests
+    r"|\s\+\s+(?=[a-z]{3,}\s+\w+\s+\w+)"
     # the same in the other languages customers write in: "und was kostet", "y cuánto", "et combien", "e quanto",
     # "aur kitna"; "außerdem", "además", "inoltre", "还有", "另外", "それと": also
     r"|(?:,\s*|\s+)(?:und|y|et|e|aur)\s+(?=(?:wie|was|wo|wann|welche\w*|warum|kann|c[oó]mo|qu[eé]|cu[aá]nt\w*|d[oó]nde"
