@@ -12,7 +12,8 @@ import unicodedata
 _THANKS = re.compile(
     r"^(?:(?:ok(?:ay)?|great|perfect|cool|awesome|brilliant|nice|super|good)[\s,!.]+)?"
     r"(?:thanks?|thank you|thankyou|thx|tnx|ty|tysm|cheers|many thanks|much appreciated|appreciate it|danke"
-    r"|merci|gracias|grazie|dhanyavaad|shukriya|xie ?xie|谢谢)"
+    r"|merci|gracias|grazie|dhanyavaad|shukriya|xie ?xie|谢谢|多谢|obrigad[oa]|dank je|bedankt|teşekkürler|tesekkurler"
+    r"|teşekkür ederim|dziękuję|dziekuje|dzięki|dzieki|شكرا|شكرا لك|شكرا جزيلا|ありがとう|ありがとうございます)"
     r"(?:\s+(?:a lot|so much|very much|again|a bunch|mate|guys|team|you|for (?:the|your) help|for helping))*$"
 )
 _BYE = re.compile(
@@ -25,7 +26,8 @@ _ACK = re.compile(
     r"|i see|makes sense|fine|good|awesome|super|right|roger|ack|sure thing|will do|on it|ok cool|ok great)$"
 )
 _HELLO = re.compile(r"^(?:hi|hii|hello|hey|heya|hiya|yo|good (?:morning|afternoon|evening)|hallo|hola|ciao|namaste"
-                    r"|bonjour|guten tag|ni ?hao|你好)(?:\s+(?:there|team|all|guys|bot))?$")
+                    r"|bonjour|guten tag|ni ?hao|你好|您好|olá|ola|oi|hoi|goedemorgen|merhaba|cześć|czesc|dzień dobry"
+                    r"|مرحبا|اهلا|السلام عليكم|سلام|こんにちは)(?:\s+(?:there|team|all|guys|bot))?$")
 _PRESENCE = re.compile(
     r"^(?:(?:hi|hello|hey)\s+)?(?:hello+|anyone|anybody|somebody|someone)(?:\s+(?:there|here|home))?\s*\?+$"
     r"|\b(?:are you (?:still )?(?:there|here|awake|alive)|you there|still there"

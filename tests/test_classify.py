@@ -130,6 +130,7 @@ def test_cross_validated_accuracy_on_own_phrasings() -> None:
         ("Amazon.com is connected and working. We'd like to add amazon.co.uk too", ("UK",)),
         ("wir haben amazon.de bereits verbunden und wollen jetzt Frankreich", ("FR",)),
         ("نحن بائعون في الإمارات والسعودية", ("AE", "SA")),
+        ("日本のアカウントは既に接続済みです。オーストラリアを追加したい", ("AU",)),
         ("DE isn't connected yet, only US", ("DE", "US")),
     ],
 )

@@ -289,6 +289,11 @@ class Classifier:
         elif real:
             found = {top: found[top]}  # a confident "anything else" beats a weak clause
         candidates = self._candidates(probs)
+        # a prerequisite they say is met ("都有广告在跑", "campaigns live, I'm admin") fills the form, it is not what
+        # they ask about, when there is something else to go on
+        for prereq, met in ((Topic.PREREQ_ADVERTISING, slots.advertised), (Topic.PREREQ_PERMISSIONS, slots.admin)):
+            if met and prereq in found and (len(found) > 1 or has_answers) and prereq not in self._asked_in(parts):
+                found.pop(prereq)
         if not found and (has_answers or slots.advertised is not None or slots.admin is not None):
             # unsure of the words, sure of the facts ("vendeur tiers sur Amazon.fr, je suis admin"): a
             # customer who states who they are and where they sell wants to connect
@@ -346,6 +351,10 @@ class Classifier:
         if first is not real[0] or p1 - p2 >= self.abstain_margin:
             return ()
         return (first, second)
+
+    def _asked_in(self, parts: list[_Clause]) -> set[Topic]:
+        """The topics a clause of several asks on its own (one clause alone: none can be told apart)."""
+        return {self._topics[int(c.probs.argmax())] for c in parts if c.question}
 
     def _tie(self, candidates: tuple[tuple[Topic, float], ...], slots: Slots) -> tuple[Topic, ...]:
         """The two topics a message too unsure for either is split between, when asking which is on."""

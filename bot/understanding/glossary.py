@@ -248,6 +248,14 @@ thanks = obrigado obrigada bedankt dank teşekkür* tesekkur* dzięki dzieki dzi
 my = meu minha meus minhas mijn benim mój moj moja
 we = nós wij biz my_firma
 with = مع
+monday = montag lunes lundi lunedi segunda-feira maandag pazartesi poniedziałek poniedzialek الاثنين 星期一 月曜日
+tuesday = dienstag martes mardi martedi terça-feira terca-feira dinsdag salı wtorek الثلاثاء 星期二 火曜日
+wednesday = mittwoch miercoles mercredi mercoledi quarta-feira woensdag çarşamba carsamba środa sroda الاربعاء 星期三
+    水曜日
+thursday = donnerstag jueves jeudi giovedi quinta-feira donderdag perşembe persembe czwartek الخميس 星期四 木曜日
+friday = freitag viernes vendredi venerdi sexta-feira vrijdag cuma piątek piatek الجمعه 星期五 金曜日
+saturday = samstag sabado samedi sabato zaterdag cumartesi sobota السبت 星期六 土曜日
+sunday = sonntag domingo dimanche domenica zondag pazar niedziela الاحد 星期日 星期天 日曜日
 forgot = esqueci esquecemos vergeten unuttum zapomniałem zapomnialem zapomniałam zapomnialam نسيت نسينا
 have = tenho temos heb hebben mam mamy لدي عندي عندنا
 only = só somente apenas alleen sadece tylko فقط

@@ -87,7 +87,7 @@ CJK_NAMES: Final[dict[str, str]] = {
     "ألمانيا": "DE", "المانيا": "DE", "فرنسا": "FR", "إيطاليا": "IT", "ايطاليا": "IT", "إسبانيا": "ES",
     "اسبانيا": "ES", "تركيا": "TR", "الهند": "IN", "اليابان": "JP", "أستراليا": "AU", "استراليا": "AU",
 }  # fmt: skip
-_CJK_RE: Final = re.compile("|".join(sorted(CJK_NAMES, key=len, reverse=True)))
+CJK_NAME_RE: Final = re.compile("|".join(sorted(CJK_NAMES, key=len, reverse=True)))
 # "Oz" for Australia, only capitalised and not after a number ("16 oz").
 _OZ_RE: Final = re.compile(r"(?<![\w.])(?<!\d )Oz(?![\w])")
 # A list goes on after a country: "Amazon UK, Germany and us", "DE, fr & it": lower-case codes count there.
@@ -170,7 +170,7 @@ def extract_marketplaces(text: str) -> tuple[str, ...]:
     for m in _AMAZON_CODE_RE.finditer(low):
         code = m.group(1).upper()
         found.append((m.start(1), "UK" if code == "GB" else code))
-    found.extend((m.start(), CJK_NAMES[m.group(0)]) for m in _CJK_RE.finditer(text))
+    found.extend((m.start(), CJK_NAMES[m.group(0)]) for m in CJK_NAME_RE.finditer(text))
     found.extend((m.start(), "AU") for m in _OZ_RE.finditer(text))
     # A name inside a domain or code already read ("amazon uk" then "uk") is not a second mention;
     # only the span actually matched is taken, so "Amazon UK, Germany and the US" keeps Germany.
@@ -239,7 +239,7 @@ def _mostly_upper(text: str) -> bool:
 # A clause that says its marketplaces are connected already ("US is already connected, now add DE"):
 # those are not part of the new connection. Clauses end at punctuation or where the request starts.
 _CLAUSE_END_RE: Final = re.compile(
-    r"\.(?!\w)|[;!?\n]|,|\b(?:but|now|how|want|wanna|would like|need|please|pls|can i|can we|could|add|adding"
+    r"\.(?!\w)|[;!?\n。，、]|,|\b(?:but|now|how|want|wanna|would like|need|please|pls|can i|can we|could|add|adding"
     r"|jetzt|wollen|möchten|ahora|queremos|maintenant|voulons|ora|vogliamo)\b"
 )
 _ALREADY_CONNECTED_RE: Final = re.compile(
@@ -249,7 +249,7 @@ _ALREADY_CONNECTED_RE: Final = re.compile(
     r".*\b(?:already|before|last (?:week|month|year))\b"
     r"|\b(?:is|are|was|were|has been|have been|got)\s+(?:all\s+)?(?:connected|linked|integrated|synced)\b"
     r"|\b(?:bereits|schon)\b.*\b(?:verbunden|verknüpft|angebunden)\b|\bya\b.*\bconectad[oa]s?\b"
-    r"|\bdéjà\b.*\b(?:connecté|lié)e?s?\b|\bgià\b.*\b(?:collegat|conness)[oaie]\b|已(?:经)?(?:连接|绑定|授权)"
+    r"|\bdéjà\b.*\b(?:connecté|lié)e?s?\b|\bgià\b.*\b(?:collegat|conness)[oaie]\b|已(?:经)?(?:连接|绑定|授权)|(?:既に|すでに|もう).*(?:接続|連携|リンク)"
 )
 _NOT_CONNECTED_RE: Final = re.compile(r"\b(?:not|isn't|aren't|wasn't|weren't|never|no longer)\b|n't\b")
 

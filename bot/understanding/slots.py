@@ -11,6 +11,7 @@ from typing import Final
 from bot.understanding.markets import (
     AMAZON_DOMAIN_RE,
     BARE_TLD_RE,
+    CJK_NAME_RE,
     CODES,
     NAME_RE,
     already_connected_marketplaces,
@@ -254,6 +255,8 @@ _ADVERTISED_YES_RE: Final = re.compile(
     r"|chal rah[eiay]|chalu)\b"
     r"|\b(?:haben|hemos|tenemos|abbiamo|temos|avons|hebben)\s+(?:\w+\s+)?(?:kampagnen|campañas|campagne|campanhas"
     r"|campagnes)\b"
+    # "都有广告在跑", "广告一直在投", "広告を運用しています", "広告は配信中"
+    r"|广告(?:一直|都)?在(?:跑|投)|有广告在|在投(?:放)?广告|广告投放中|広告を(?:出して|運用して|配信して)|広告(?:は|が)?配信中"
 )
 _ADMIN_NO_RE: Final = re.compile(
     r"\b(?:not (?:an? |the )?admin|no admin|don'?t have (?:admin|view and edit|full)|only (?:a )?viewer"
@@ -335,6 +338,7 @@ _FILLER: Final = frozenset(
     one ones side central business region com co de fr uk
     """.split()
 )  # fmt: skip
+_JOINERS: Final = frozenset({"和", "与", "及", "と", "و", "y", "und", "et", "e"})  # "and" between two marketplaces
 _SLOT_WORD_RE: Final = re.compile(
     _VENDOR_RE.pattern + "|" + _SELLER_RE.pattern + r"|\bparty\b|\b(?:first|third|1st|3rd)\b"
 )
@@ -350,6 +354,8 @@ def only_slot_words(cleaned: str) -> bool:
     low = NAME_RE.sub(" ", low)
     low = _SLOT_WORD_RE.sub(" ", low)
     low = _LOWER_CODE_RE.sub(" ", low)
-    rest = [w for w in re.findall(r"[a-z']+", low) if w not in _FILLER]
+    low = CJK_NAME_RE.sub(" ", low)
+    # every word counts, in any script: "日本のアカウントは既に接続済みです" is no bare answer
+    rest = [w for w in re.findall(r"[^\W\d_][\w']*", low) if w not in _FILLER and w not in _JOINERS]
     # misspelt country names ("Germny", "Swedn") are not removed above
     return all(fuzzy_country(w) is not None for w in rest)
