@@ -309,6 +309,11 @@ class Runner:
         answers = self.asides.answers(ctx, rest) if rest is not None else []
         reason = "amazon_error" if flows.person_needed_for(heard.slots.error_codes) else "customer_request"
         step = handoff(ctx, reason, asked=True)
+        if answers and not (heard.questioned - _VAGUE_TOPICS - {Topic.HANDOFF_REQUEST}):
+            # "this is taking way too long, can I just talk to a person?": the person is the one thing asked, so it
+            # is answered first; what the complaint needs follows, as part of the same reply
+            told = [Say(a.template, a.topic, a.audience, a.vars, a.author, aside=False) for a in shortened(answers)]
+            return Step(to=step.to, say=(*step.say, *told), effects=step.effects, reprompt=step.reprompt)
         return _after_answers(answers, step)
 
     def _social(self, node: Node, ctx: Ctx, kind: str) -> Step:
