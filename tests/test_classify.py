@@ -390,6 +390,13 @@ def test_context_sentences_do_not_hide_the_problem(classifier: Classifier) -> No
     assert u.slots.account_type == "seller"
 
 
+def test_a_connection_that_went_fine_last_week_is_no_overdue_sync(classifier: Classifier) -> None:
+    u = classifier.understand("we connected the US fine last week. today I signed in for Canada and it isn't listed")
+    assert u.topics[0] is Topic.CONNECT_ACCOUNT_NOT_LISTED
+    assert Topic.SYNC_OVERDUE not in u.topics
+    assert classifier.understand("connected last week and the dashboard is still empty").topics[0] is Topic.SYNC_OVERDUE
+
+
 def test_a_problem_told_on_the_way_to_the_question_does_not_answer_first(classifier: Classifier) -> None:
     u = classifier.understand(
         "Nothing shows up in the list. I checked and I'm just a Viewer there. How does the owner give me edit rights?"

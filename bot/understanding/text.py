@@ -206,6 +206,10 @@ _DAY_OF_MONTH_RE: Final = re.compile(r"\b([1-9]|[12][0-9]|3[01])(?:st|nd|rd|th)\
 _WEEKDAY_RE: Final = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b")
 
 
+_WENT_FINE_RE: Final = re.compile(
+    r"\b(?:fine|worked|went (?:fine|well|smoothly|ok)|without (?:any )?(?:problems?|issues?)|no problems?"
+    r"|successfully|all good|no issues?)\b"
+)
 _STILL_WAITING_RE: Final = re.compile(r"\b(?:still|no data|nothing (?:yet|there|in)|and counting)\b")
 _WAIT_CONTEXT_RE: Final = re.compile(
     r"\b(?:connected|linked|sync\w*|data|import\w*|waiting|waited|still|nothing|empty|dashboard|loading|pending"
@@ -217,6 +221,8 @@ def _wait_marker(text: str) -> str:
     """A token for how long they say they waited: long waits (>= 48 h) point to an overdue sync."""
     if not _WAIT_CONTEXT_RE.search(text):
         return ""  # "we stopped all ads 6 months ago" is no wait for data
+    if _WENT_FINE_RE.search(text) and not _STILL_WAITING_RE.search(text):
+        return ""  # "connected UK fine last week": a connection that worked, not a wait for data
     longest = -1.0
     loose = _STILL_WAITING_RE.search(text) is not None
     for m in _DURATION_RE.finditer(text):
