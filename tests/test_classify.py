@@ -390,6 +390,12 @@ def test_context_sentences_do_not_hide_the_problem(classifier: Classifier) -> No
     assert u.slots.account_type == "seller"
 
 
+@pytest.mark.parametrize("tool", ["Pacvue", "Teikametrics", "Skai", "Quartile", "Helium 10", "Intentwise"])
+def test_any_other_ads_tool_by_name_is_about_the_old_integration(classifier: Classifier, tool: str) -> None:
+    u = classifier.understand(f"do we have to switch off {tool} before connecting here?")
+    assert u.topics[0] is Topic.INTEGRATOR_DISCONNECT
+
+
 def test_a_connection_that_went_fine_last_week_is_no_overdue_sync(classifier: Classifier) -> None:
     u = classifier.understand("we connected the US fine last week. today I signed in for Canada and it isn't listed")
     assert u.topics[0] is Topic.CONNECT_ACCOUNT_NOT_LISTED

@@ -248,6 +248,9 @@ thanks = obrigado obrigada bedankt dank teşekkür* tesekkur* dzięki dzieki dzi
 my = meu minha meus minhas mijn benim mój moj moja
 we = nós wij biz my_firma
 with = مع
+old tool = pacvue teikametrics skai kenshoo quartile helium10 helium_10 sellics flywheel intentwise adbrew junglescout
+    jungle_scout sellozo zontools zon.tools adbadger ad_badger scaleinsights scale_insights trellis sellerapp
+    adlabs m19 pattern_ads marinsoftware marin_software
 monday = montag lunes lundi lunedi segunda-feira maandag pazartesi poniedziałek poniedzialek الاثنين 星期一 月曜日
 tuesday = dienstag martes mardi martedi terça-feira terca-feira dinsdag salı wtorek الثلاثاء 星期二 火曜日
 wednesday = mittwoch miercoles mercredi mercoledi quarta-feira woensdag çarşamba carsamba środa sroda الاربعاء 星期三
