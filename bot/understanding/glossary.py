@@ -18,6 +18,7 @@ A form that is also a common English word ("was", "come", "die", "due") is left 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from functools import cache
@@ -317,6 +318,13 @@ class _Glossary:
         self.phrases = phrases
         self.script_re = _alternation(scripts, "(?:", ")")
         self.scripts = scripts
+        # the stems in table order, as one pattern (the first listed that fits wins, as in a loop over them)
+        self.stem_of: dict[str, str] = {}
+        for stem, english in self.stems:
+            self.stem_of.setdefault(stem, english)
+        self.stem_re = re.compile("|".join(re.escape(stem) for stem in self.stem_of)) if self.stem_of else None
+        # customers' words repeat: each is looked up once (bounded, so no text can grow it without end)
+        self.translate_word = functools.lru_cache(maxsize=65536)(self._translate_word)
 
     def translate_text(self, text: str) -> str:
         """Phrases and Chinese or Japanese words in lower-cased text -> English words, spaced apart."""
@@ -330,18 +338,19 @@ class _Glossary:
                 text = self.phrase_re.sub(lambda m: f" {self.phrases[m.group(0)]} ", plain)
         return text
 
-    def translate_word(self, word: str) -> str:
+    def _translate_word(self, word: str) -> str:
         if _ARABIC_RE.search(word):
             return self._arabic_word(word)
         found = self.words.get(word)
         if found is None and not word.isascii():
             found = self.words.get(strip_accents(word))
         if found is None:
-            for stem, english in self.stems:
-                if word.startswith(stem):
-                    return english
-            return word
+            return self._by_stem(word) or word
         return found
+
+    def _by_stem(self, word: str) -> str | None:
+        match = self.stem_re.match(word) if self.stem_re is not None else None
+        return self.stem_of[match.group(0)] if match else None
 
     def _arabic_word(self, word: str) -> str:
         forms = _arabic_forms(strip_accents(word))
@@ -349,9 +358,9 @@ class _Glossary:
             if form in self.words:
                 return self.words[form]
         for form in forms:
-            for stem, english in self.stems:
-                if form.startswith(stem):
-                    return english
+            english = self._by_stem(form)
+            if english is not None:
+                return english
         return word
 
 
