@@ -194,7 +194,8 @@ class Classifier:
         parts: list[_Clause] = []
         if len(clauses) > 1:
             parts = [
-                _Clause(i, c, self.probabilities(normalize(c)), _is_question(cleaned, c)) for i, c in enumerate(clauses)
+                _Clause(i, c, self.probabilities(n), _is_question(cleaned, c), n)
+                for i, (c, n) in enumerate((c, normalize(c)) for c in clauses)
             ]
         content = [c for c in parts if not self._is_pleasantry(c)]
         core = [c for c in content if not self._is_context(c)]
@@ -202,8 +203,9 @@ class Classifier:
         # the first view sure (_VIEW_MIN) of a real topic decides; failing that, the surest real one; else all
         scored: list[tuple[str, NDArray[np.float64]]] = []
         for view in [*views, parts]:
-            text_of_view = " ".join(normalize(c.text) for c in view) if view is not parts else normalize(cleaned)
-            view_probs = self.probabilities(text_of_view)
+            text_of_view = " ".join(c.norm for c in view) if view is not parts else normalize(cleaned)
+            seen = next((p for t, p in scored if t == text_of_view), None)  # core and content often read alike
+            view_probs = self.probabilities(text_of_view) if seen is None else seen
             scored.append((text_of_view, view_probs))
             if self._topics[int(view_probs.argmax())] not in _VAGUE and float(view_probs.max()) >= _VIEW_MIN:
                 break
@@ -452,6 +454,7 @@ class _Clause:
     text: str
     probs: NDArray[np.float64]
     question: bool
+    norm: str = ""  # the text as the model reads it (`normalize`d once)
 
 
 _QUESTION_START_RE: Final = re.compile(

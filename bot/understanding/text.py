@@ -7,6 +7,7 @@ module's source is part of the model cache key (`cache.py`).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Final
@@ -252,6 +253,7 @@ _OPENERS_RE: Final = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1024)  # a turn reads the same text more than once (known words, views)
 def normalize(text: str) -> str:
     """Lower-cased, canonical text the model sees (expects `clean`ed input, accepts any)."""
     text = _OPENERS_RE.sub("", text.lower())
