@@ -8,6 +8,7 @@ remembers them) and get no explainer of their own. Only a question about them, o
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
 import flows
@@ -144,5 +145,4 @@ class Asides:
 
 def shortened(says: list[Say] | tuple[Say, ...]) -> list[Say]:
     """Answers followed by a step: articles without their closing call to action (the step asks its own)."""
-    return [Say(s.template, s.topic, s.audience, {**s.vars, "short": True}, s.author, s.aside)
-            if s.template == "common/article" else s for s in says]
+    return [replace(s, vars={**s.vars, "short": True}) if s.template == "common/article" else s for s in says]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -45,8 +45,8 @@ def _at_the_consent_step(state: str, heard: Understanding, text: str) -> Underst
     if not state.startswith("sp_api.") or heard.topics[0] is Topic.CONNECT_SP_API:
         return heard
     if heard.topics[0] is Topic.PREREQ_PERMISSIONS or _PRIMARY_USER_RE.search(text.lower()):
-        rest = tuple(t for t in heard.topics if t is not Topic.CONNECT_SP_API)
-        topics = (Topic.CONNECT_SP_API, *(t for t in rest if t is not Topic.PREREQ_PERMISSIONS))
+        others = (Topic.CONNECT_SP_API, Topic.PREREQ_PERMISSIONS)
+        topics = (Topic.CONNECT_SP_API, *(t for t in heard.topics if t not in others))
         asked = tuple(Topic.CONNECT_SP_API if t is heard.topics[0] else t for t in heard.in_asked_order)
         return Understanding(topics, heard.confidence, heard.slots, tuple(dict.fromkeys(asked)),
                              questioned=heard.questioned | {Topic.CONNECT_SP_API})
@@ -312,7 +312,7 @@ class Runner:
         if answers and not (heard.questioned - _VAGUE_TOPICS - {Topic.HANDOFF_REQUEST}):
             # "this is taking way too long, can I just talk to a person?": the person is the one thing asked, so it
             # is answered first; what the complaint needs follows, as part of the same reply
-            told = [Say(a.template, a.topic, a.audience, a.vars, a.author, aside=False) for a in shortened(answers)]
+            told = [replace(a, aside=False) for a in shortened(answers)]
             return Step(to=step.to, say=(*step.say, *told), effects=step.effects, reprompt=step.reprompt)
         return _after_answers(answers, step)
 
